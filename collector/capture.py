@@ -1,0 +1,129 @@
+"""Copy bytes from the host into staging: capped, redacted and hashed in one pass.
+
+Both files and command outputs end up here. A capped item keeps its newest bytes
+(the end of a log is what support reads first), starting at a line boundary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from collector.redact import StreamRedactor
+
+CHUNK = 1024 * 1024
+# How far past the cut point we look for a line start before giving up.
+LINE_SEARCH = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Captured:
+    size: int  # bytes written to the bundle
+    sha256: str
+    original_size: int  # bytes the source had
+    truncated: bool
+    redactions: dict[str, int]
+
+
+def capture_stream(
+    source: BinaryIO,
+    length: int,
+    target: Path,
+    cap: int,
+    redactor: StreamRedactor,
+    original_size: int | None = None,
+) -> Captured:
+    """Redact `source` (positioned at its start, `length` bytes long) into
+    `target`, keeping at most roughly the last `cap` bytes. `original_size` is the
+    size of the data before any earlier cut (a spool), if it differs."""
+    original_size = length if original_size is None else original_size
+    truncated = original_size > cap
+    if length > cap:
+        _seek_to_line_after(source, length - cap)
+    digest = hashlib.sha256()
+    written = 0
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        while chunk := source.read(CHUNK):
+            written += _emit(out, digest, redactor.feed(chunk))
+        written += _emit(out, digest, redactor.close())
+    return Captured(written, digest.hexdigest(), original_size, truncated, dict(redactor.counts))
+
+
+def capture_file(source: Path, target: Path, cap: int, redactor: StreamRedactor) -> Captured:
+    with source.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        return capture_stream(stream, size, target, cap, redactor)
+
+
+def _emit(out: BinaryIO, digest: hashlib._Hash, data: bytes) -> int:
+    if data:
+        out.write(data)
+        digest.update(data)
+    return len(data)
+
+
+def _seek_to_line_after(source: BinaryIO, offset: int) -> None:
+    source.seek(offset)
+    window = source.read(LINE_SEARCH)
+    newline = window.find(b"\n")
+    source.seek(offset + newline + 1 if newline != -1 else offset)
+
+
+class BoundedSpool:
+    """A write-only sink for command output that keeps only the newest bytes.
+
+    Output is written to a file; when it grows past twice the cap, its last `cap`
+    bytes are moved to the front. Disk use stays under 2 x cap however much a
+    command prints, and copying is amortised to O(total output).
+    """
+
+    def __init__(self, path: Path, cap: int) -> None:
+        self.path = path
+        self.cap = cap
+        self.total = 0
+        self._kept_from = 0  # bytes dropped from the front so far
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._file = os.fdopen(fd, "w+b")
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.total += len(data)
+        if self._file.tell() > 2 * self.cap:
+            self._compact()
+
+    def _compact(self) -> None:
+        # Move the newest `cap` bytes to the front, a chunk at a time (the read
+        # position always stays ahead of the write position).
+        end = self._file.tell()
+        read_at = end - self.cap
+        write_at = 0
+        while read_at < end:
+            self._file.seek(read_at)
+            chunk = self._file.read(min(CHUNK, end - read_at))
+            self._file.seek(write_at)
+            self._file.write(chunk)
+            read_at += len(chunk)
+            write_at += len(chunk)
+        self._file.truncate()
+        self._kept_from += end - self.cap
+
+    def rewind(self) -> BinaryIO:
+        """The spooled bytes, for reading from the start."""
+        self._file.flush()
+        self._file.seek(0)
+        return self._file
+
+    @property
+    def length(self) -> int:
+        return self.total - self._kept_from
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def dropped(self) -> int:
+        return self._kept_from

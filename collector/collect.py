@@ -1,0 +1,217 @@
+"""One collection, start to finish: discover -> plan -> run -> archive.
+
+This module only wires the stages together; each stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from collector.archive import bundle_name, check_free_space, write_bundle
+from collector.boundary import guarded
+from collector.case import Case
+from collector.discovery import Discovered, discover_plugins
+from collector.errors import BadInput, NoBundle
+from collector.host import Host
+from collector.lock import run_lock
+from collector.manifest import RunInfo, build_manifest, manifest_bytes
+from collector.plan import PluginPlan, plan_plugin
+from collector.plugin import Applicability, Collected, Context, Plugin
+from collector.profile import Profile
+from collector.redact import BASELINE_RULES, PEM_RULE, redact_bytes
+from collector.runner import OK, Limits, PluginRun, Progress, Runner
+
+# Room kept free beyond the estimate, for the manifest and file-system overhead.
+SPACE_MARGIN = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CollectRequest:
+    products: tuple[str, ...]
+    profile: Profile
+    case: Case
+    output: Path
+    limits: Limits = field(default_factory=Limits)
+    since: datetime | None = None
+    selection: dict[str, str] = field(default_factory=dict)
+    password: str | None = None
+    level: int = 1
+    kind: str = "collection"
+    command_line: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    bundle: Path
+    manifest: dict[str, Any]
+    bundle_size: int
+    bundle_sha256: str
+
+
+def choose_plugins(discovered: Discovered, products: tuple[str, ...]) -> list[Plugin]:
+    """Every always-on plugin plus the requested product plugins (asking for an
+    always-on one, as in `--product os`, is allowed and changes nothing)."""
+    unknown = [p for p in products if p not in discovered.plugins]
+    if unknown:
+        known = ", ".join(sorted(discovered.plugins)) or "none installed"
+        raise BadInput(f"unknown product {unknown[0]!r} (available: {known})")
+    always = [p for p in discovered.plugins.values() if p.always]
+    return always + [discovered.plugins[n] for n in products if not discovered.plugins[n].always]
+
+
+def applicability(plugin: Plugin, host: Host) -> Applicability:
+    answer, error = guarded(lambda: plugin.applies(host))
+    if answer is None:
+        return Applicability(False, f"detection failed: {error}")
+    return answer
+
+
+def make_plans(plugins: list[Plugin], ctx: Context) -> list[PluginPlan]:
+    plans = []
+    for plugin in plugins:
+        applies = applicability(plugin, ctx.host)
+        if applies.applies:
+            plans.append(plan_plugin(plugin, applies, ctx))
+        else:
+            plans.append(PluginPlan(plugin, applies))
+    return plans
+
+
+def plan_request(request: CollectRequest, host: Host) -> tuple[Discovered, list[PluginPlan]]:
+    discovered = discover_plugins()
+    plugins = choose_plugins(discovered, request.products)
+    ctx = Context(host=host, since=request.since, selection=request.selection)
+    return discovered, make_plans(plugins, ctx)
+
+
+def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) -> dict[str, Any]:
+    warnings = []
+    start, end = profile.service_dates()
+    active = None
+    if start or end:
+        active = (start is None or start <= today.date()) and (end is None or today.date() <= end)
+        if not active:
+            warnings.append(
+                f"the service period on the customer card ({start or '?'} to {end or '?'}) "
+                f"does not cover today, {today.date()}"
+            )
+    on_card = {p: (p in profile.products) for p in products}
+    for product, entitled in on_card.items():
+        if not entitled and profile.products:
+            warnings.append(f"product {product!r} is not on the customer card's product list")
+    return {"service_active": active, "products": on_card, "warnings": warnings}
+
+
+def collect(request: CollectRequest, host: Host, progress: Progress | None = None) -> CollectResult:
+    created = host.now()
+    discovered, plans = plan_request(request, host)
+    ident = host.identity()
+    name = bundle_name(request.case.file_prefix, request.products, ident["hostname"], created)
+    destination = request.output / name
+    _check_output(request.output)
+    rights = entitlement(request.profile, request.products, created)
+    with run_lock(host.state_dir / "collect.lock"), _staging(request.output) as staging:
+        estimate = sum(plan.estimate for plan in plans)
+        check_free_space(request.output, estimate * 2 + SPACE_MARGIN)
+        rules = BASELINE_RULES
+        runs = Runner(host, staging, request.limits, rules, progress).run(plans)
+        facts = gather_facts(runs, staging)
+        info = RunInfo(
+            kind=request.kind,
+            created=created,
+            customer=request.profile.as_document(),
+            entitlement=rights,
+            case=request.case.as_document(),
+            host=ident,
+            command_line=[redact_bytes(a.encode())[0].decode() for a in request.command_line],
+            products=list(request.products),
+            options=_options(request),
+            load_failures=[{"entry_point": f.entry_point, "error": f.error}
+                           for f in discovered.failures],
+            rule_names=[r.name for r in rules] + [PEM_RULE],
+            warnings=rights["warnings"] + _plan_warnings(plans, request.products),
+        )
+        manifest = build_manifest(info, runs, facts)
+        members = [(staging / r.bundle_path, r.bundle_path)
+                   for run in runs for r in run.results if r.bundle_path]
+        write_bundle(destination, members, manifest_bytes(manifest),
+                     password=request.password, level=request.level)
+    size, digest = _size_and_sha256(destination)
+    return CollectResult(destination, manifest, size, digest)
+
+
+def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
+    """Ask each plugin that ran to parse its own collected items into facts."""
+    facts: dict[str, Any] = {}
+    for run in runs:
+        if not run.plan.applicability.applies or run.plan.error:
+            continue
+        staged = {r.spec_name: staging / r.bundle_path
+                  for r in run.results if r.outcome == OK and r.bundle_path}
+        plugin = run.plan.plugin
+        value, error = guarded(lambda p=plugin, s=staged: p.facts(Collected(s)))  # type: ignore[misc]
+        if error is not None or not isinstance(value, dict):
+            run.plan.error = error or f"facts() returned {type(value).__name__}, not a dict"
+            continue
+        if value:
+            # Facts come from redacted items, but pass the stage once more: it is cheap.
+            text = redact_bytes(json.dumps(value, default=str).encode())[0]
+            facts[plugin.name] = json.loads(text)
+    return facts
+
+
+def _plan_warnings(plans: list[PluginPlan], products: tuple[str, ...]) -> list[str]:
+    warnings = []
+    for plan in plans:
+        if plan.plugin.name in products and not plan.applicability.applies:
+            warnings.append(f"{plan.plugin.name} was not found on this host: "
+                            f"{plan.applicability.reason}")
+        if plan.error:
+            warnings.append(f"plugin {plan.plugin.name} failed: {plan.error}")
+    return warnings
+
+
+def _options(request: CollectRequest) -> dict[str, Any]:
+    return {
+        "since": request.since.isoformat() if request.since else None,
+        "max_file_size": request.limits.max_file_size,
+        "max_total_size": request.limits.max_total_size,
+        "jobs": request.limits.jobs,
+        "encrypted": request.password is not None,
+        "command_timeout": request.limits.command_timeout,
+    }
+
+
+def _check_output(folder: Path) -> None:
+    if not folder.is_dir():
+        raise NoBundle(f"output folder {folder} does not exist")
+
+
+@contextmanager
+def _staging(output: Path) -> Iterator[Path]:
+    """A private (0700) work folder beside the bundle, removed whatever happens."""
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".pa-collect-staging-", dir=output))
+    except OSError as error:
+        raise NoBundle(f"cannot write in {output}: {error.strerror}") from None
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return path.stat().st_size, digest.hexdigest()

@@ -1,0 +1,134 @@
+"""The plugin contract.
+
+A plugin is a small class: identity and triggers as class attributes, `specs()`
+returning declarative specs, and optionally `facts()` that turns what was
+collected into structured facts for the manifest. It does no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from collector.errors import PluginError
+from collector.spec import Spec
+
+if TYPE_CHECKING:
+    from collector.host import Host
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Applicability:
+    applies: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a plugin may know when it lists its specs."""
+
+    host: Host
+    # Log records older than this are not wanted (None: no window).
+    since: datetime | None = None
+    # Product selections such as {"instance": "db2inst1"}; plugins read their own.
+    selection: Mapping[str, str] = field(default_factory=dict)
+
+
+class Collected:
+    """Read access to one plugin's collected (already redacted) items, by spec name.
+
+    Items are read lazily and only up to `limit` bytes: facts come from small
+    command outputs, never from whole logs.
+    """
+
+    def __init__(self, staged: Mapping[str, Path], limit: int = 8 * 1024 * 1024) -> None:
+        self._staged = staged
+        self._limit = limit
+
+    def bytes(self, name: str) -> bytes | None:
+        path = self._staged.get(name)
+        if path is None:
+            return None
+        with path.open("rb") as stream:
+            return stream.read(self._limit)
+
+    def text(self, name: str) -> str | None:
+        data = self.bytes(name)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def json(self, name: str) -> Any:
+        data = self.bytes(name)
+        return None if data is None else json.loads(data)
+
+
+class Plugin:
+    """Base class of every plugin, built-in or third-party."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    # Product plugins are chosen with --product; `always` plugins run with any.
+    always: ClassVar[bool] = False
+    # Triggers: the plugin applies when any of them is found on the host.
+    commands: ClassVar[tuple[str, ...]] = ()
+    paths: ClassVar[tuple[str, ...]] = ()
+    env_vars: ClassVar[tuple[str, ...]] = ()
+    # Seconds the whole plugin may take; commands are killed when it runs out.
+    budget: ClassVar[float] = 120.0
+
+    def applies(self, host: Host) -> Applicability:
+        """Why this plugin does or does not apply to the host."""
+        if self.always:
+            return Applicability(True, "always collected")
+        for command in self.commands:
+            found = host.which(command)
+            if found:
+                return Applicability(True, f"command {command} found at {found}")
+        for path in self.paths:
+            if host.path(path).exists():
+                return Applicability(True, f"{path} exists")
+        for var in self.env_vars:
+            if host.env.get(var):
+                return Applicability(True, f"${var} is set")
+        return Applicability(False, self._not_found_reason())
+
+    def _not_found_reason(self) -> str:
+        looked = [f"command {c}" for c in self.commands]
+        looked += [f"path {p}" for p in self.paths]
+        looked += [f"${v}" for v in self.env_vars]
+        if not looked:
+            return "no trigger declared"
+        return "none found of: " + ", ".join(looked)
+
+    def specs(self, ctx: Context) -> Iterable[Spec]:
+        """The items to collect. Called once per run, after `applies`."""
+        raise NotImplementedError
+
+    def facts(self, collected: Collected) -> dict[str, Any]:
+        """Structured facts for the manifest, parsed from collected items."""
+        return {}
+
+
+def validate_plugin_class(candidate: object) -> type[Plugin]:
+    """Check a loaded object against the contract; raise PluginError early."""
+    if not (isinstance(candidate, type) and issubclass(candidate, Plugin)):
+        raise PluginError(f"{candidate!r} is not a subclass of collector.plugin.Plugin")
+    name = getattr(candidate, "name", None)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise PluginError(f"{candidate.__qualname__}: name must match {NAME_PATTERN.pattern}")
+    if candidate.specs is Plugin.specs:
+        raise PluginError(f"plugin {name}: specs() is not implemented")
+    for attr in ("commands", "paths", "env_vars"):
+        value = getattr(candidate, attr)
+        if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+            raise PluginError(f"plugin {name}: {attr} must be a tuple of strings")
+    if not (isinstance(candidate.budget, int | float) and candidate.budget > 0):
+        raise PluginError(f"plugin {name}: budget must be a positive number of seconds")
+    return candidate

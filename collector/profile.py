@@ -1,0 +1,159 @@
+"""The customer card: who the bundle belongs to.
+
+Kept as a small TOML file, found by a fixed lookup order, validated against
+schemas/profile.schema.json, and written with mode 0600 because it holds
+personal contact details.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from collector.errors import BadInput
+from collector.host import Host
+from collector.schema import validate
+
+PROFILE_ENV = "PA_COLLECT_PROFILE"
+PROFILE_FILE = "profile.toml"
+
+
+@dataclass(frozen=True)
+class Profile:
+    customer_number: str = ""
+    contract_number: str = ""
+    contact_name: str = ""
+    email: str = ""
+    phone: str = ""
+    company: str = ""
+    service_start: str = ""
+    service_end: str = ""
+    products: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_document(self) -> dict[str, Any]:
+        """The schema's shape: only the fields that are set."""
+        document = {k: v for k, v in asdict(self).items() if v not in ("", ())}
+        if "products" in document:
+            document["products"] = list(document["products"])
+        return document
+
+    def service_dates(self) -> tuple[date | None, date | None]:
+        return _iso_date(self.service_start), _iso_date(self.service_end)
+
+
+# Labels for prompts and for `profile show`, in card order.
+FIELD_LABELS = {
+    "customer_number": "IBM customer number",
+    "contract_number": "Passport Advantage contract number",
+    "contact_name": "Contact name",
+    "email": "Registered e-mail",
+    "phone": "Phone",
+    "company": "Company",
+    "service_start": "Service start date (YYYY-MM-DD)",
+    "service_end": "Service end date (YYYY-MM-DD)",
+    "products": "Entitled products (comma-separated, e.g. db2,mq)",
+}
+
+
+def profile_candidates(host: Host, explicit: Path | None) -> list[tuple[Path, str]]:
+    """Where a profile may be, in lookup order, each with how it was chosen."""
+    if explicit is not None:
+        return [(explicit, "--profile")]
+    candidates = []
+    if host.env.get(PROFILE_ENV):
+        candidates.append((Path(host.env[PROFILE_ENV]), f"${PROFILE_ENV}"))
+    candidates.append((host.config_dir / PROFILE_FILE, "user config"))
+    candidates.append((host.system_config_dir / PROFILE_FILE, "system config"))
+    return candidates
+
+
+def find_profile(host: Host, explicit: Path | None = None) -> tuple[Profile, Path | None]:
+    """The first profile in lookup order; an empty one when there is none.
+
+    An explicitly named file (option or environment) must exist and be valid.
+    """
+    for path, how in profile_candidates(host, explicit):
+        named = how != "user config" and how != "system config"
+        if path.is_file() or named:
+            return load_profile(path), path
+    return Profile(), None
+
+
+def load_profile(path: Path) -> Profile:
+    try:
+        with path.open("rb") as stream:
+            document = tomllib.load(stream)
+    except FileNotFoundError:
+        raise BadInput(f"profile {path} does not exist (run: pa-collect profile init)") from None
+    except OSError as error:
+        raise BadInput(f"cannot read profile {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"profile {path} is not valid TOML: {error}") from None
+    return profile_from_document(document, str(path))
+
+
+def profile_from_document(document: dict[str, Any], where: str) -> Profile:
+    # TOML may hold real dates; the card keeps ISO strings. Empty means unset.
+    document = {
+        k: (v.isoformat() if isinstance(v, date) else v)
+        for k, v in document.items()
+        if v not in ("", [], ())
+    }
+    validate("profile", document, f"profile {where}")
+    start, end = _iso_date(document.get("service_start", "")), _iso_date(
+        document.get("service_end", "")
+    )
+    if start and end and end < start:
+        raise BadInput(f"profile {where}: service_end {end} is before service_start {start}")
+    values = dict(document)
+    values["products"] = tuple(values.get("products", ()))
+    return Profile(**values)
+
+
+def _iso_date(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"bad date {text!r}: use YYYY-MM-DD") from None
+
+
+def write_profile(profile: Profile, path: Path) -> None:
+    """Write the card as TOML, mode 0600, replacing any earlier one atomically."""
+    profile_from_document(profile.as_document(), str(path))  # validate before writing
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(to_toml(profile))
+    os.replace(tmp, path)
+
+
+def to_toml(profile: Profile) -> str:
+    lines = ["# pa-collect customer card (PA contact card)"]
+    for f in fields(Profile):
+        value = getattr(profile, f.name)
+        if not value:
+            continue
+        if f.name == "products":
+            lines.append(f"products = [{', '.join(_toml_string(p) for p in value)}]")
+        else:
+            lines.append(f"{f.name} = {_toml_string(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def with_overrides(profile: Profile, **overrides: str | None) -> Profile:
+    """Command-line values win over the card's; validated like the card."""
+    document = profile.as_document()
+    document.update({k: v for k, v in overrides.items() if v})
+    return profile_from_document(document, "(with command-line overrides)")

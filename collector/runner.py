@@ -1,0 +1,216 @@
+"""Run planned items in parallel: bounded pool, time budgets, an outcome for each.
+
+Each item is collected into the staging folder through a fresh redactor. Every
+item ends as ok, skipped, failed or timed_out; nothing a plugin or a command does
+stops the run. Plugins get a time budget from the start of the run: a command is
+never given longer than what is left of it, and items not started in time are
+recorded as timed_out.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from collector.boundary import guarded
+from collector.capture import BoundedSpool, Captured, capture_file, capture_stream
+from collector.command import run_command
+from collector.host import Host
+from collector.plan import Item, PluginPlan, Skipped
+from collector.redact import Rule, StreamRedactor
+from collector.spec import CommandSpec, FactSpec
+
+OK, SKIPPED, FAILED, TIMED_OUT = "ok", "skipped", "failed", "timed_out"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_size: int = 25 * 1024 * 1024
+    max_total_size: int = 2 * 1024 * 1024 * 1024
+    jobs: int = 2
+    command_timeout: float | None = None  # overrides every spec's own timeout
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    plugin: str
+    spec_name: str
+    kind: str
+    source: str
+    outcome: str
+    reason: str | None = None
+    bundle_path: str | None = None
+    captured: Captured | None = None
+    exit_code: int | None = None
+    duration: float = 0.0
+    finished: float = 0.0  # seconds from the start of the run
+    secret: bool = False
+
+    @classmethod
+    def skipped(cls, skip: Skipped) -> ItemResult:
+        return cls(skip.plugin, skip.spec_name, skip.kind, skip.source, SKIPPED, skip.reason,
+                   secret=skip.secret)
+
+
+@dataclass
+class PluginRun:
+    plan: PluginPlan
+    results: list[ItemResult] = field(default_factory=list)
+    started: float = 0.0
+    duration: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if not self.plan.applicability.applies:
+            return SKIPPED
+        if self.plan.error:
+            return FAILED
+        outcomes = {r.outcome for r in self.results}
+        if TIMED_OUT in outcomes:
+            return TIMED_OUT
+        return "partial" if FAILED in outcomes else OK
+
+
+Progress = Callable[[ItemResult], None]
+
+
+class Runner:
+    def __init__(self, host: Host, staging: Path, limits: Limits,
+                 rules: Iterable[Rule], progress: Progress | None = None) -> None:
+        self.host = host
+        self.staging = staging
+        self.limits = limits
+        self.rules = tuple(rules)
+        self.progress = progress
+        self._total = 0
+        self._total_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def run(self, plans: list[PluginPlan]) -> list[PluginRun]:
+        runs = [PluginRun(plan) for plan in plans]
+        start = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=max(1, self.limits.jobs))
+        try:
+            futures = []
+            for run in runs:
+                run.results.extend(ItemResult.skipped(s) for s in run.plan.skipped)
+                deadline = start + run.plan.plugin.budget
+                for item in _commands_first(run.plan.items):
+                    futures.append((run, pool.submit(self._run_item, item, start, deadline)))
+            for run, future in futures:
+                run.results.append(future.result())
+        except BaseException:
+            # Ctrl-C or SIGTERM: end running commands now instead of waiting
+            # for their timeouts, and start nothing new.
+            self._stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for run in runs:
+            run.duration = max((r.finished for r in run.results), default=0.0)
+        return runs
+
+    def _run_item(self, item: Item, start: float, deadline: float) -> ItemResult:
+        began = time.monotonic()
+        remaining = deadline - began
+        if self._stop.is_set():
+            result = _result(item, SKIPPED, "run interrupted")
+        elif remaining <= 0:
+            result = _result(item, TIMED_OUT, "plugin time budget exhausted before it started")
+        elif self._total_used() >= self.limits.max_total_size:
+            result = _result(item, SKIPPED, "total size cap reached")
+        else:
+            result = self._collect(item, remaining)
+        now = time.monotonic()
+        result = replace(result, duration=now - began, finished=now - start)
+        if result.captured:
+            with self._total_lock:
+                self._total += result.captured.size
+        if self.progress:
+            self.progress(result)
+        return result
+
+    def _total_used(self) -> int:
+        with self._total_lock:
+            return self._total
+
+    def _cap(self, item: Item) -> int:
+        cap = item.spec.max_size or self.limits.max_file_size
+        return max(0, min(cap, self.limits.max_total_size - self._total_used()))
+
+    def _target(self, item: Item) -> Path:
+        target = self.staging / item.bundle_path
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return target
+
+    def _collect(self, item: Item, remaining: float) -> ItemResult:
+        try:
+            if isinstance(item.spec, CommandSpec):
+                result = self._command(item, item.spec, remaining)
+            elif isinstance(item.spec, FactSpec):
+                result = self._fact(item, item.spec)
+            else:
+                result = self._file(item)
+        except OSError as error:
+            result = _result(item, FAILED, f"{error.strerror or error}")
+        return result
+
+    def _file(self, item: Item) -> ItemResult:
+        assert item.host_path is not None
+        captured = capture_file(item.host_path, self._target(item), self._cap(item),
+                                StreamRedactor(self.rules))
+        return _result(item, OK, captured=captured)
+
+    def _command(self, item: Item, spec: CommandSpec, remaining: float) -> ItemResult:
+        executable = self.host.which(spec.argv[0])
+        if executable is None:
+            return _result(item, SKIPPED, f"command not found: {spec.argv[0]}")
+        timeout = min(self.limits.command_timeout or spec.timeout, remaining)
+        target = self._target(item)
+        spool = BoundedSpool(target.with_name(target.name + ".spool"), self._cap(item))
+        try:
+            argv = [executable, *spec.argv[1:]]
+            run = run_command(argv, self.host.command_env(), timeout, spool, self._stop)
+            captured = capture_stream(spool.rewind(), spool.length, target, self._cap(item),
+                                      StreamRedactor(self.rules), original_size=spool.total)
+        finally:
+            spool.close()
+            spool.path.unlink(missing_ok=True)
+        if run.timed_out:
+            return _result(item, TIMED_OUT, f"killed after {timeout:.0f}s timeout",
+                           captured=captured)
+        if run.exit_code != 0:
+            detail = run.stderr_tail.strip().splitlines()[-1:] or [""]
+            reason = f"exit status {run.exit_code}" + (f": {detail[0]}" if detail[0] else "")
+            return _result(item, FAILED, reason, captured=captured, exit_code=run.exit_code)
+        return _result(item, OK, captured=captured, exit_code=0)
+
+    def _fact(self, item: Item, spec: FactSpec) -> ItemResult:
+        value, error = guarded(lambda: spec.collect(self.host))
+        if error is not None:
+            return _result(item, FAILED, error)
+        data = json.dumps(value, indent=2, sort_keys=True, default=str).encode() + b"\n"
+        target = self._target(item)
+        tmp = target.with_name(target.name + ".raw")
+        tmp.write_bytes(data)
+        try:
+            captured = capture_file(tmp, target, self._cap(item), StreamRedactor(self.rules))
+        finally:
+            tmp.unlink(missing_ok=True)
+        return _result(item, OK, captured=captured)
+
+
+def _commands_first(items: list[Item]) -> list[Item]:
+    """Start commands early: they are the slow, time-bounded part."""
+    return sorted(items, key=lambda item: item.kind != "command")
+
+
+def _result(item: Item, outcome: str, reason: str | None = None,
+            captured: Captured | None = None, exit_code: int | None = None) -> ItemResult:
+    return ItemResult(item.plugin, item.spec.name, item.kind, item.source, outcome, reason,
+                      item.bundle_path if captured else None, captured, exit_code)
