@@ -23,8 +23,7 @@ DEFAULT_LEVEL = 1
 SUFFIX = ".7z"
 
 
-def bundle_name(case_prefix: str, products: Iterable[str], hostname: str,
-                created: datetime) -> str:
+def bundle_name(case_prefix: str, products: Iterable[str], hostname: str, created: datetime) -> str:
     """<case>.pa-collect.<product>.<host>.<YYYYmmddTHHMMSSZ>.7z (the case part only
     when there is one), following the support repository's convention."""
     host = re.sub(r"[^A-Za-z0-9-]+", "-", hostname.split(".")[0]).strip("-") or "host"
@@ -57,7 +56,8 @@ def write_bundle(
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w+b") as stream:
             with py7zr.SevenZipFile(
-                stream, "w",
+                stream,
+                "w",
                 filters=compression_filters(level, password is not None),
                 password=password,
                 header_encryption=password is not None,

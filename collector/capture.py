@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from collector.redact import StreamRedactor
+from collector.redact import PEM_BEGIN, PEM_END, StreamRedactor
 
 CHUNK = 1024 * 1024
-# How far past the cut point we look for a line start before giving up.
+# How far past the cut point we look for a line start or the end of a private
+# key (the largest PEM keys are about 16 KiB).
 LINE_SEARCH = 64 * 1024
 
 
@@ -42,7 +43,7 @@ def capture_stream(
     original_size = length if original_size is None else original_size
     truncated = original_size > cap
     if length > cap:
-        _seek_to_line_after(source, length - cap)
+        _seek_to_cut(source, length - cap)
     digest = hashlib.sha256()
     written = 0
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -66,11 +67,31 @@ def _emit(out: BinaryIO, digest: hashlib._Hash, data: bytes) -> int:
     return len(data)
 
 
-def _seek_to_line_after(source: BinaryIO, offset: int) -> None:
-    source.seek(offset)
-    window = source.read(LINE_SEARCH)
-    newline = window.find(b"\n")
-    source.seek(offset + newline + 1 if newline != -1 else offset)
+def _seek_to_cut(source: BinaryIO, offset: int) -> None:
+    """Position at the first whole line at or after `offset`, and past the end
+    of a private key the cut may have fallen into: the redactor only recognises
+    a key by its BEGIN line, which the cut would have removed."""
+    start = max(offset - 1, 0)
+    source.seek(start)
+    window = source.read(LINE_SEARCH + 1)
+    at_line_start = offset == 0 or window[:1] == b"\n"
+    cut = 1 if at_line_start and offset else window.find(b"\n") + 1
+    if cut == 0:
+        cut = offset - start  # no line break nearby: cut mid-line
+    cut = max(cut, _end_of_open_key(window, cut))
+    source.seek(start + cut)
+
+
+def _end_of_open_key(window: bytes, cut: int) -> int:
+    """Where a private key that began before the cut ends, or 0."""
+    end = PEM_END.search(window, cut)
+    if end is None:
+        return 0
+    begin = PEM_BEGIN.search(window, cut, end.start())
+    if begin is not None:
+        return 0
+    newline = window.find(b"\n", end.end())
+    return len(window) if newline == -1 else newline + 1
 
 
 class BoundedSpool:

@@ -55,7 +55,9 @@ class Case:
 
 
 def make_case(
-    case_number: str | None, pmr: str | None, severity: int | None,
+    case_number: str | None,
+    pmr: str | None,
+    severity: int | None,
     description: dict[str, str] | None = None,
 ) -> Case:
     if case_number and pmr:
@@ -94,11 +96,12 @@ def read_description(path: Path) -> dict[str, str]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
-        document = None
-    if document is None or not set(document) & set(DESCRIPTION_FIELDS):
-        if path.suffix == ".toml" and document is None:
-            raise BadInput(f"description file {path} is not valid TOML")
+        # Free text is the common case; only a .toml file must be valid TOML.
+        if path.suffix == ".toml":
+            raise BadInput(f"description file {path} is not valid TOML") from None
         return {"text": text.strip()} if text.strip() else {}
+    if not document:
+        return {}
     unknown = sorted(set(document) - set(DESCRIPTION_FIELDS))
     if unknown:
         raise BadInput(

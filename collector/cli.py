@@ -11,7 +11,7 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -62,23 +62,22 @@ class DefaultToCollect(click.Group):
         return super().parse_args(ctx, args)
 
 
-class Size(click.ParamType):
-    """A byte size: 1048576, 512K, 25M, 2G."""
-
-    name = "size"
-    units: ClassVar[dict[str, int]] = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", str(value), re.IGNORECASE)
-        if not match:
-            self.fail(f"{value!r} is not a size such as 512K, 25M or 2G", param, ctx)
-        return int(match.group(1)) * self.units[match.group(2).lower()]
+SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
-@click.group(cls=DefaultToCollect, epilog=EXIT_CODES_HELP,
-             context_settings={"help_option_names": ["-h", "--help"]})
+def parse_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A byte size option: 1048576, 512K, 25M, 2G."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)i?b?\s*", str(value), re.IGNORECASE)
+    if not match:
+        raise click.BadParameter(f"{value!r} is not a size such as 512K, 25M or 2G")
+    return int(match.group(1)) * SIZE_UNITS[match.group(2).lower()]
+
+
+@click.group(
+    cls=DefaultToCollect,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="pa-collect")
 def cli() -> None:
     """Collect a stage-two diagnostic bundle for an IBM support case.
@@ -89,42 +88,93 @@ def cli() -> None:
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--product", "products", multiple=True, required=True, metavar="NAME",
-              help="Product to collect for (repeatable); `pa-collect plugins` lists them. "
-                   "os and network are always collected.")
+@click.option(
+    "--product",
+    "products",
+    multiple=True,
+    required=True,
+    metavar="NAME",
+    help="Product to collect for (repeatable); `pa-collect plugins` lists them. "
+    "os and network are always collected.",
+)
 @click.option("--case", "case_number", metavar="TS012345678", help="Case number: TS + 9 digits.")
 @click.option("--pmr", metavar="xxxxx,bbb,ccc", help="PMR number, branch and country.")
 @click.option("--severity", type=click.IntRange(1, 4), help=SEVERITY_HELP)
-@click.option("--description-file", type=click.Path(path_type=Path),
-              help="Problem description: TOML with frequency, trigger, steps_to_reproduce "
-                   "and symptoms, or plain text.")
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path),
-              help="Customer card (TOML). Default: $PA_COLLECT_PROFILE, the user config "
-                   "folder, then /etc/pa-collect/profile.toml.")
+@click.option(
+    "--description-file",
+    type=click.Path(path_type=Path),
+    help="Problem description: TOML with frequency, trigger, steps_to_reproduce "
+    "and symptoms, or plain text.",
+)
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(path_type=Path),
+    help="Customer card (TOML). Default: $PA_COLLECT_PROFILE, the user config "
+    "folder, then /etc/pa-collect/profile.toml.",
+)
 @click.option("--customer-number", help="IBM customer number (overrides the card).")
 @click.option("--contract-number", help="Passport Advantage contract number (overrides the card).")
-@click.option("--output", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
-              show_default=True, help="Folder the bundle is written to.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder the bundle is written to.",
+)
 @click.option("--batch", is_flag=True, help="Never prompt (for cron and scripts).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("--dry-run", is_flag=True, help="List what would be collected, with a size estimate.")
-@click.option("--max-file-size", type=Size(), default="25M", show_default=True,
-              help="Per-item cap; a larger file keeps its newest bytes and is marked truncated.")
-@click.option("--max-total-size", type=Size(), default="2G", show_default=True,
-              help="Cap on everything collected; items past it are skipped.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Items collected in parallel.")
-@click.option("--level", type=click.IntRange(0, 9), default=1, show_default=True,
-              help="LZMA2 compression level (higher: smaller and much slower).")
-@click.option("--command-timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
-              help="Kill any command that runs longer (default: each command's own limit).")
-@click.option("--encrypt", is_flag=True,
-              help="AES-256 encrypt the bundle, file names included. The password comes from "
-                   f"${PASSWORD_ENV}, --password-file or a prompt; never from the command line.")
-@click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False),
-              help="File whose first line is the bundle password (implies --encrypt).")
-@click.option("--sysroot", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Read host files under this folder instead of / (mounted images, tests).")
+@click.option(
+    "--max-file-size",
+    default="25M",
+    callback=parse_size,
+    show_default=True,
+    help="Per-item cap; a larger file keeps its newest bytes and is marked truncated.",
+)
+@click.option(
+    "--max-total-size",
+    default="2G",
+    callback=parse_size,
+    show_default=True,
+    help="Cap on everything collected; items past it are skipped.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Items collected in parallel.",
+)
+@click.option(
+    "--level",
+    type=click.IntRange(0, 9),
+    default=1,
+    show_default=True,
+    help="LZMA2 compression level (higher: smaller and much slower).",
+)
+@click.option(
+    "--command-timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Kill any command that runs longer (default: each command's own limit).",
+)
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="AES-256 encrypt the bundle, file names included. The password comes from "
+    f"${PASSWORD_ENV}, --password-file or a prompt; never from the command line.",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File whose first line is the bundle password (implies --encrypt).",
+)
+@click.option(
+    "--sysroot",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Read host files under this folder instead of / (mounted images, tests).",
+)
 def collect_command(**options: Any) -> None:
     """Collect a bundle for a case (also the default: `pa-collect --product P`)."""
     host = Host.from_process(options["sysroot"])
@@ -141,8 +191,12 @@ def collect_command(**options: Any) -> None:
         profile=profile,
         case=case,
         output=options["output"],
-        limits=Limits(options["max_file_size"], options["max_total_size"], options["jobs"],
-                      options["command_timeout"]),
+        limits=Limits(
+            options["max_file_size"],
+            options["max_total_size"],
+            options["jobs"],
+            options["command_timeout"],
+        ),
         password=_password(host, options, interactive),
         level=options["level"],
         command_line=tuple(sys.argv),
@@ -152,8 +206,9 @@ def collect_command(**options: Any) -> None:
     result = collect(request, host, progress if show_progress else None)
     if show_progress:
         progress.clear()
-    summary = summary_document(result.manifest, str(result.bundle), result.bundle_size,
-                               result.bundle_sha256)
+    summary = summary_document(
+        result.manifest, str(result.bundle), result.bundle_size, result.bundle_sha256
+    )
     if options["as_json"]:
         click.echo(json.dumps(summary, indent=2))
         click.echo(render_summary(summary, result.manifest), err=True)
@@ -165,8 +220,9 @@ cli.add_command(collect_command, "collect")
 
 
 def _dry_run(products: tuple[str, ...], host: Host, as_json: bool) -> None:
-    request = CollectRequest(products=products, profile=Profile(), case=make_case(None, None, None),
-                             output=Path("."))
+    request = CollectRequest(
+        products=products, profile=Profile(), case=make_case(None, None, None), output=Path(".")
+    )
     _, plans = plan_request(request, host)
     if as_json:
         click.echo(json.dumps(plan_document(plans), indent=2))
@@ -180,23 +236,32 @@ def _description(path: Path | None, interactive: bool) -> dict[str, str]:
     if not interactive:
         return {}
     click.echo("Describe the problem (Enter skips a question):", err=True)
-    answers = {key: click.prompt(question, default="", show_default=False, err=True)
-               for key, question in DESCRIPTION_FIELDS.items()}
+    answers = {
+        key: click.prompt(question, default="", show_default=False, err=True)
+        for key, question in DESCRIPTION_FIELDS.items()
+    }
     return {key: value.strip() for key, value in answers.items() if value.strip()}
 
 
 def _customer_card(host: Host, options: dict[str, Any], interactive: bool) -> Profile:
     profile, found_at = find_profile(host, options["profile_path"])
-    profile = with_overrides(profile, customer_number=options["customer_number"],
-                             contract_number=options["contract_number"])
-    for key, flag in (("customer_number", "--customer-number"),
-                      ("contract_number", "--contract-number")):
+    profile = with_overrides(
+        profile,
+        customer_number=options["customer_number"],
+        contract_number=options["contract_number"],
+    )
+    for key, flag in (
+        ("customer_number", "--customer-number"),
+        ("contract_number", "--contract-number"),
+    ):
         if getattr(profile, key):
             continue
         if not interactive:
             where = found_at or host.config_dir / "profile.toml"
-            raise BadInput(f"{FIELD_LABELS[key]} is missing: set {key} in {where} "
-                           f"(pa-collect profile init) or pass {flag}")
+            raise BadInput(
+                f"{FIELD_LABELS[key]} is missing: set {key} in {where} "
+                f"(pa-collect profile init) or pass {flag}"
+            )
         value = click.prompt(FIELD_LABELS[key], err=True).strip()
         profile = with_overrides(profile, **{key: value})
     return profile
@@ -217,14 +282,16 @@ def _password(host: Host, options: dict[str, Any], interactive: bool) -> str | N
         return host.env[PASSWORD_ENV]
     if not interactive:
         raise BadInput(f"--encrypt needs a password: set ${PASSWORD_ENV} or use --password-file")
-    return str(click.prompt("Bundle password", hide_input=True, confirmation_prompt=True,
-                            err=True))
+    return str(click.prompt("Bundle password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--sysroot", type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Detect against this folder instead of /.")
+@click.option(
+    "--sysroot",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Detect against this folder instead of /.",
+)
 def plugins_command(as_json: bool, sysroot: Path | None) -> None:
     """List the installed plugins and whether each applies to this host, and why."""
     host = Host.from_process(sysroot)
@@ -232,9 +299,15 @@ def plugins_command(as_json: bool, sysroot: Path | None) -> None:
     rows = []
     for name, plugin in sorted(discovered.plugins.items()):
         answer = applicability(plugin, host)
-        rows.append({"name": name, "kind": "always" if plugin.always else "product",
-                     "applies": answer.applies, "reason": answer.reason,
-                     "description": plugin.description})
+        rows.append(
+            {
+                "name": name,
+                "kind": "always" if plugin.always else "product",
+                "applies": answer.applies,
+                "reason": answer.reason,
+                "description": plugin.description,
+            }
+        )
     failures = [{"entry_point": f.entry_point, "error": f.error} for f in discovered.failures]
     if as_json:
         click.echo(json.dumps({"plugins": rows, "load_failures": failures}, indent=2))
@@ -252,8 +325,12 @@ def profile_group() -> None:
 
 
 @profile_group.command("init")
-@click.option("--profile", "path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write (default: the user config folder).")
+@click.option(
+    "--profile",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write (default: the user config folder).",
+)
 def profile_init(path: Path | None) -> None:
     """Ask for each field of the card and write it (mode 0600)."""
     host = Host.from_process()
@@ -274,8 +351,12 @@ def profile_init(path: Path | None) -> None:
 
 
 @profile_group.command("show")
-@click.option("--profile", "path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Card to show (default: the lookup order of `collect`).")
+@click.option(
+    "--profile",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Card to show (default: the lookup order of `collect`).",
+)
 def profile_show(path: Path | None) -> None:
     """Print the card that a collection would use, and where it was found."""
     host = Host.from_process()

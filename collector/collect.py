@@ -27,7 +27,7 @@ from collector.manifest import RunInfo, build_manifest, manifest_bytes
 from collector.plan import PluginPlan, plan_plugin
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
-from collector.redact import BASELINE_RULES, PEM_RULE, redact_bytes
+from collector.redact import BASELINE_RULES, PEM_RULE, redact_bytes, redact_text
 from collector.runner import OK, Limits, PluginRun, Progress, Runner
 
 # Room kept free beyond the estimate, for the manifest and file-system overhead.
@@ -130,21 +130,31 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
             created=created,
             customer=request.profile.as_document(),
             entitlement=rights,
-            case=request.case.as_document(),
+            case=_redacted_case(request.case),
             host=ident,
-            command_line=[redact_bytes(a.encode())[0].decode() for a in request.command_line],
+            command_line=[redact_text(arg) for arg in request.command_line],
             products=list(request.products),
             options=_options(request),
-            load_failures=[{"entry_point": f.entry_point, "error": f.error}
-                           for f in discovered.failures],
+            load_failures=[
+                {"entry_point": f.entry_point, "error": f.error} for f in discovered.failures
+            ],
             rule_names=[r.name for r in rules] + [PEM_RULE],
             warnings=rights["warnings"] + _plan_warnings(plans, request.products),
         )
         manifest = build_manifest(info, runs, facts)
-        members = [(staging / r.bundle_path, r.bundle_path)
-                   for run in runs for r in run.results if r.bundle_path]
-        write_bundle(destination, members, manifest_bytes(manifest),
-                     password=request.password, level=request.level)
+        members = [
+            (staging / r.bundle_path, r.bundle_path)
+            for run in runs
+            for r in run.results
+            if r.bundle_path
+        ]
+        write_bundle(
+            destination,
+            members,
+            manifest_bytes(manifest),
+            password=request.password,
+            level=request.level,
+        )
     size, digest = _size_and_sha256(destination)
     return CollectResult(destination, manifest, size, digest)
 
@@ -155,8 +165,11 @@ def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
     for run in runs:
         if not run.plan.applicability.applies or run.plan.error:
             continue
-        staged = {r.spec_name: staging / r.bundle_path
-                  for r in run.results if r.outcome == OK and r.bundle_path}
+        staged = {
+            r.spec_name: staging / r.bundle_path
+            for r in run.results
+            if r.outcome == OK and r.bundle_path
+        }
         plugin = run.plan.plugin
         value, error = guarded(lambda p=plugin, s=staged: p.facts(Collected(s)))  # type: ignore[misc]
         if error is not None or not isinstance(value, dict):
@@ -169,12 +182,20 @@ def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
     return facts
 
 
+def _redacted_case(case: Case) -> dict[str, Any]:
+    """The customer's own words pass the redactor too: people paste passwords."""
+    document = case.as_document()
+    document["description"] = {k: redact_text(v) for k, v in case.description.items()}
+    return document
+
+
 def _plan_warnings(plans: list[PluginPlan], products: tuple[str, ...]) -> list[str]:
     warnings = []
     for plan in plans:
         if plan.plugin.name in products and not plan.applicability.applies:
-            warnings.append(f"{plan.plugin.name} was not found on this host: "
-                            f"{plan.applicability.reason}")
+            warnings.append(
+                f"{plan.plugin.name} was not found on this host: {plan.applicability.reason}"
+            )
         if plan.error:
             warnings.append(f"plugin {plan.plugin.name} failed: {plan.error}")
     return warnings

@@ -83,11 +83,18 @@ def plan_plugin(plugin: Plugin, applicability: Applicability, ctx: Context) -> P
 
 def _expand(plugin: str, spec: Spec, ctx: Context) -> Iterable[Item | Skipped]:
     if isinstance(spec, CommandSpec):
-        yield Item(plugin, spec, "command", spec.source, f"{plugin}/commands/{spec.name}.txt",
-                   COMMAND_ESTIMATE)
+        yield Item(
+            plugin,
+            spec,
+            "command",
+            spec.source,
+            f"{plugin}/commands/{spec.name}.txt",
+            COMMAND_ESTIMATE,
+        )
     elif isinstance(spec, FactSpec):
-        yield Item(plugin, spec, "fact", spec.source, f"{plugin}/facts/{spec.name}.json",
-                   FACT_ESTIMATE)
+        yield Item(
+            plugin, spec, "fact", spec.source, f"{plugin}/facts/{spec.name}.json", FACT_ESTIMATE
+        )
     elif isinstance(spec, FileSpec):
         yield _file_item(plugin, spec, spec.path, ctx)
     elif isinstance(spec, GlobSpec):
@@ -106,7 +113,7 @@ def _glob_items(plugin: str, spec: GlobSpec, ctx: Context) -> Iterable[Item | Sk
         matches.sort(key=_mtime, reverse=True)
         matches = matches[: spec.newest]
     for match in sorted(matches):
-        yield _file_item(plugin, spec, match[len(root):] or "/", ctx)
+        yield _file_item(plugin, spec, match[len(root) :] or "/", ctx)
 
 
 def _mtime(path: str) -> float:
@@ -126,8 +133,9 @@ def _file_item(plugin: str, spec: Spec, host_path: str, ctx: Context) -> Item | 
         return Skipped(plugin, spec.name, "file", host_path, secret, secret=True)
     size = local.stat().st_size
     cap = spec.max_size if spec.max_size is not None else size
-    return Item(plugin, spec, "file", host_path, f"{plugin}/files/{_safe(host_path)}",
-                min(size, cap), local)
+    return Item(
+        plugin, spec, "file", host_path, f"{plugin}/files/{_safe(host_path)}", min(size, cap), local
+    )
 
 
 def _head(path: Path) -> bytes:

@@ -8,6 +8,7 @@ personal contact details.
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
@@ -104,8 +105,9 @@ def profile_from_document(document: dict[str, Any], where: str) -> Profile:
         if v not in ("", [], ())
     }
     validate("profile", document, f"profile {where}")
-    start, end = _iso_date(document.get("service_start", "")), _iso_date(
-        document.get("service_end", "")
+    start, end = (
+        _iso_date(document.get("service_start", "")),
+        _iso_date(document.get("service_end", "")),
     )
     if start and end and end < start:
         raise BadInput(f"profile {where}: service_end {end} is before service_start {start}")
@@ -127,11 +129,15 @@ def write_profile(profile: Profile, path: Path) -> None:
     """Write the card as TOML, mode 0600, replacing any earlier one atomically."""
     profile_from_document(profile.as_document(), str(path))  # validate before writing
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(to_toml(profile))
-    os.replace(tmp, path)
+    # mkstemp: a new file, mode 0600, whatever was left beside it before.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(to_toml(profile))
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def to_toml(profile: Profile) -> str:

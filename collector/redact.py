@@ -37,9 +37,27 @@ _SETTING_SUFFIX = re.compile(
 # Values that are not secrets whatever the key says (nsswitch.conf's
 # "passwd: files systemd", "password: required" in PAM, booleans).
 _PLACEHOLDERS = frozenset(
-    {b"files", b"compat", b"systemd", b"sss", b"ldap", b"nis", b"none", b"null", b"true",
-     b"false", b"yes", b"no", b"on", b"off", b"required", b"optional", b"requisite",
-     b"sufficient", b"*", b"x"}
+    {
+        b"files",
+        b"compat",
+        b"systemd",
+        b"sss",
+        b"ldap",
+        b"nis",
+        b"none",
+        b"null",
+        b"true",
+        b"false",
+        b"yes",
+        b"no",
+        b"on",
+        b"off",
+        b"required",
+        b"optional",
+        b"requisite",
+        b"sufficient",
+        b"*",
+    }
 )
 
 
@@ -74,7 +92,14 @@ def _rule(
 
 
 _SECRET_KEY_TRIGGERS = (
-    b"pass", b"pwd", b"secret", b"token", b"api", b"credential", b"private", b"keystash"
+    b"pass",
+    b"pwd",
+    b"secret",
+    b"token",
+    b"api",
+    b"credential",
+    b"private",
+    b"keystash",
 )
 
 
@@ -84,6 +109,14 @@ BASELINE_RULES: tuple[Rule, ...] = (
         "quoted_secret_value",
         rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[^\S\n]*[:=][^\S\n]*(?P<q>[\"']))"
         rb"(?P<val>(?!\*{8})[^\"'\n]+)(?P<trail>(?P=q))",
+        _keep_key,
+        _SECRET_KEY_TRIGGERS,
+    ),
+    # <parameter name="Password" value="x"/> (db2dsdriver.cfg, WebSphere custom properties)
+    _rule(
+        "named_secret_value",
+        rb"(?P<lead>\bname[^\S\n]*=[^\S\n]*(?P<q>[\"'])(?P<key>" + SECRET_KEY + rb")(?P=q)"
+        rb"[^\S\n]+value[^\S\n]*=[^\S\n]*(?P<q2>[\"']))(?P<val>(?!\*{8})[^\"'\n]*)(?P<trail>(?P=q2))",
         _keep_key,
         _SECRET_KEY_TRIGGERS,
     ),
@@ -118,8 +151,8 @@ BASELINE_RULES: tuple[Rule, ...] = (
     ),
 )
 
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----")
-_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----")
+PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----")
+PEM_END = re.compile(rb"-----END ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----")
 PEM_RULE = "pem_private_key"
 
 # A line longer than this is redacted in pieces rather than buffered whole.
@@ -160,18 +193,18 @@ class StreamRedactor:
         return self._redact_block(tail) if tail else b""
 
     def _redact_block(self, block: bytes) -> bytes:
-        pieces = []
+        pieces: list[bytes] = []
         pos = 0
         while pos < len(block):
             if self._in_pem:
-                end = _PEM_END.search(block, pos)
+                end = PEM_END.search(block, pos)
                 if end is None:
                     return b"".join(pieces)  # the rest of the block is key material
                 pieces.append(end.group(0))
                 pos = end.end()
                 self._in_pem = False
                 continue
-            begin = _PEM_BEGIN.search(block, pos)
+            begin = PEM_BEGIN.search(block, pos)
             stop = begin.start() if begin else len(block)
             pieces.append(self._apply_rules(block[pos:stop]))
             if begin is None:
@@ -242,14 +275,30 @@ def redact_bytes(data: bytes, rules: Iterable[Rule] = BASELINE_RULES) -> tuple[b
     return out, redactor.total
 
 
+def redact_text(text: str) -> str:
+    """Redact a user-given string (a description, an argument) for the manifest."""
+    return redact_bytes(text.encode("utf-8"))[0].decode("utf-8")
+
+
 # Files that are secrets by nature: they are never read, only named.
 SECRET_SUFFIXES = frozenset(
     {".kdb", ".sth", ".rdb", ".crl", ".p12", ".pfx", ".jks", ".jceks", ".keystore", ".kyr"}
 )
 SECRET_NAMES = frozenset(
     {
-        "shadow", "gshadow", "shadow-", "gshadow-", ".pgpass", ".netrc", ".git-credentials",
-        "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
+        "shadow",
+        "gshadow",
+        "shadow-",
+        "gshadow-",
+        ".pgpass",
+        ".netrc",
+        ".git-credentials",
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        "id_ecdsa_sk",
+        "id_ed25519_sk",
     }
 )
 _KEY_SNIFF = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY|\bPRIVATE KEY BLOCK-----")

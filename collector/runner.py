@@ -53,8 +53,15 @@ class ItemResult:
 
     @classmethod
     def skipped(cls, skip: Skipped) -> ItemResult:
-        return cls(skip.plugin, skip.spec_name, skip.kind, skip.source, SKIPPED, skip.reason,
-                   secret=skip.secret)
+        return cls(
+            skip.plugin,
+            skip.spec_name,
+            skip.kind,
+            skip.source,
+            SKIPPED,
+            skip.reason,
+            secret=skip.secret,
+        )
 
 
 @dataclass
@@ -80,8 +87,14 @@ Progress = Callable[[ItemResult], None]
 
 
 class Runner:
-    def __init__(self, host: Host, staging: Path, limits: Limits,
-                 rules: Iterable[Rule], progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        host: Host,
+        staging: Path,
+        limits: Limits,
+        rules: Iterable[Rule],
+        progress: Progress | None = None,
+    ) -> None:
         self.host = host
         self.staging = staging
         self.limits = limits
@@ -162,8 +175,9 @@ class Runner:
 
     def _file(self, item: Item) -> ItemResult:
         assert item.host_path is not None
-        captured = capture_file(item.host_path, self._target(item), self._cap(item),
-                                StreamRedactor(self.rules))
+        captured = capture_file(
+            item.host_path, self._target(item), self._cap(item), StreamRedactor(self.rules)
+        )
         return _result(item, OK, captured=captured)
 
     def _command(self, item: Item, spec: CommandSpec, remaining: float) -> ItemResult:
@@ -176,14 +190,21 @@ class Runner:
         try:
             argv = [executable, *spec.argv[1:]]
             run = run_command(argv, self.host.command_env(), timeout, spool, self._stop)
-            captured = capture_stream(spool.rewind(), spool.length, target, self._cap(item),
-                                      StreamRedactor(self.rules), original_size=spool.total)
+            captured = capture_stream(
+                spool.rewind(),
+                spool.length,
+                target,
+                self._cap(item),
+                StreamRedactor(self.rules),
+                original_size=spool.total,
+            )
         finally:
             spool.close()
             spool.path.unlink(missing_ok=True)
         if run.timed_out:
-            return _result(item, TIMED_OUT, f"killed after {timeout:.0f}s timeout",
-                           captured=captured)
+            return _result(
+                item, TIMED_OUT, f"killed after {timeout:.0f}s timeout", captured=captured
+            )
         if run.exit_code != 0:
             detail = run.stderr_tail.strip().splitlines()[-1:] or [""]
             reason = f"exit status {run.exit_code}" + (f": {detail[0]}" if detail[0] else "")
@@ -210,7 +231,21 @@ def _commands_first(items: list[Item]) -> list[Item]:
     return sorted(items, key=lambda item: item.kind != "command")
 
 
-def _result(item: Item, outcome: str, reason: str | None = None,
-            captured: Captured | None = None, exit_code: int | None = None) -> ItemResult:
-    return ItemResult(item.plugin, item.spec.name, item.kind, item.source, outcome, reason,
-                      item.bundle_path if captured else None, captured, exit_code)
+def _result(
+    item: Item,
+    outcome: str,
+    reason: str | None = None,
+    captured: Captured | None = None,
+    exit_code: int | None = None,
+) -> ItemResult:
+    return ItemResult(
+        item.plugin,
+        item.spec.name,
+        item.kind,
+        item.source,
+        outcome,
+        reason,
+        item.bundle_path if captured else None,
+        captured,
+        exit_code,
+    )

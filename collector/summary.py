@@ -13,12 +13,12 @@ OUTCOMES = ("ok", "skipped", "failed", "timed_out")
 ROUTINE = ("not present", "command not found", "no file matches")
 
 
-def summary_document(manifest: dict[str, Any], bundle: str, size: int,
-                     sha256: str) -> dict[str, Any]:
+def summary_document(
+    manifest: dict[str, Any], bundle: str, size: int, sha256: str
+) -> dict[str, Any]:
     plugins: dict[str, Any] = {}
     for plugin in manifest["plugins"]:
-        counts = Counter(i["outcome"] for i in manifest["items"]
-                         if i["plugin"] == plugin["name"])
+        counts = Counter(i["outcome"] for i in manifest["items"] if i["plugin"] == plugin["name"])
         plugins[plugin["name"]] = {
             "status": plugin["status"],
             "applies": plugin["applies"],
@@ -60,8 +60,9 @@ def render_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     routine = sum(1 for i in manifest["items"] if i["outcome"] == "skipped" and not _notable(i))
     if notable:
         lines += ["", "Not collected:"]
-        lines += [f"  {i['plugin']:<10} {i['outcome']:<10} {i['source']}: {i['reason']}"
-                  for i in notable]
+        lines += [
+            f"  {i['plugin']:<10} {i['outcome']:<10} {i['source']}: {i['reason']}" for i in notable
+        ]
     if routine:
         lines.append(f"  ({routine} more not present on this host; see manifest.json)")
     truncated = [i for i in manifest["items"] if i.get("truncated")]
@@ -87,8 +88,15 @@ def plan_document(plans: list[PluginPlan]) -> dict[str, Any]:
                 "applies": plan.applicability.applies,
                 "reason": plan.applicability.reason,
                 "error": plan.error,
-                "items": [{"kind": i.kind, "source": i.source, "path": i.bundle_path,
-                           "estimate": i.estimate} for i in plan.items],
+                "items": [
+                    {
+                        "kind": i.kind,
+                        "source": i.source,
+                        "path": i.bundle_path,
+                        "estimate": i.estimate,
+                    }
+                    for i in plan.items
+                ],
                 "skipped": [{"source": s.source, "reason": s.reason} for s in plan.skipped],
             }
             for plan in plans
@@ -103,8 +111,11 @@ def render_plan(plans: list[PluginPlan]) -> str:
         state = "applies" if plan.applicability.applies else "does not apply"
         lines.append(f"{plan.plugin.name}: {state} ({plan.applicability.reason})")
         lines += [f"  {i.kind:<8} {_human(i.estimate):>10}  {i.source}" for i in plan.items]
-        lines += [f"  {'skip':<8} {'':>10}  {s.source}: {s.reason}" for s in plan.skipped
-                  if not s.reason.startswith(ROUTINE)]
+        lines += [
+            f"  {'skip':<8} {'':>10}  {s.source}: {s.reason}"
+            for s in plan.skipped
+            if not s.reason.startswith(ROUTINE)
+        ]
         if plan.error:
             lines.append(f"  error: {plan.error}")
     total = sum(plan.estimate for plan in plans)

@@ -20,11 +20,19 @@ from collector.plugin import Collected, Context, Plugin
 from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, Spec
 
 FILES = (
-    "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/hostname",
-    "/etc/host.conf", "/etc/network/interfaces", "/etc/sysconfig/network",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/hostname",
+    "/etc/host.conf",
+    "/etc/network/interfaces",
+    "/etc/sysconfig/network",
 )
-GLOBS = ("/etc/sysconfig/network-scripts/ifcfg-*", "/etc/netplan/*.yaml",
-         "/etc/NetworkManager/system-connections/*")
+GLOBS = (
+    "/etc/sysconfig/network-scripts/ifcfg-*",
+    "/etc/netplan/*.yaml",
+    "/etc/NetworkManager/system-connections/*",
+)
 COMMANDS = (
     ("ip", "-details", "address", "show"),
     ("ip", "route", "show", "table", "all"),
@@ -75,8 +83,11 @@ def interfaces(host: Host) -> dict[str, Any]:
             "mtu": stat.mtu if stat else None,
             "speed_mbps": stat.speed if stat else None,
             "addresses": [
-                {"family": FAMILIES.get(a.family, str(a.family)), "address": a.address,
-                 "netmask": a.netmask}
+                {
+                    "family": FAMILIES.get(a.family, str(a.family)),
+                    "address": a.address,
+                    "netmask": a.netmask,
+                }
                 for a in addresses
             ],
         }
@@ -88,13 +99,15 @@ def listening(host: Host) -> list[dict[str, Any]]:
     for conn in psutil.net_connections(kind="inet"):
         if conn.status != psutil.CONN_LISTEN and conn.type != socket.SOCK_DGRAM:
             continue
-        found.append({
-            "protocol": "tcp" if conn.type == socket.SOCK_STREAM else "udp",
-            "address": conn.laddr.ip,
-            "port": conn.laddr.port,
-            "pid": conn.pid,
-            "process": _process_name(conn.pid),
-        })
+        found.append(
+            {
+                "protocol": "tcp" if conn.type == socket.SOCK_STREAM else "udp",
+                "address": conn.laddr.ip,
+                "port": conn.laddr.port,
+                "pid": conn.pid,
+                "process": _process_name(conn.pid),
+            }
+        )
     return sorted(found, key=lambda c: (c["port"], c["protocol"], c["address"]))
 
 

@@ -22,10 +22,19 @@ from collector.plugin import Collected, Context, Plugin
 from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, Spec
 
 ETC_FILES = (
-    "/etc/os-release", "/etc/redhat-release", "/etc/SuSE-release", "/etc/debian_version",
-    "/etc/fstab", "/etc/sysctl.conf", "/etc/security/limits.conf", "/etc/timezone",
-    "/etc/chrony.conf", "/etc/chrony/chrony.conf", "/etc/ntp.conf",
-    "/etc/systemd/timesyncd.conf", "/etc/selinux/config",
+    "/etc/os-release",
+    "/etc/redhat-release",
+    "/etc/SuSE-release",
+    "/etc/debian_version",
+    "/etc/fstab",
+    "/etc/sysctl.conf",
+    "/etc/security/limits.conf",
+    "/etc/timezone",
+    "/etc/chrony.conf",
+    "/etc/chrony/chrony.conf",
+    "/etc/ntp.conf",
+    "/etc/systemd/timesyncd.conf",
+    "/etc/selinux/config",
 )
 ETC_GLOBS = ("/etc/sysctl.d/*.conf", "/etc/security/limits.d/*.conf")
 PROC_FILES = ("/proc/cpuinfo", "/proc/meminfo", "/proc/mounts", "/proc/cmdline", "/proc/swaps")
@@ -41,8 +50,11 @@ COMMANDS = (
     ("dpkg-query", "-W", "-f=${Package}\\t${Version}\\t${Architecture}\\n"),
     ("rpm", "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"),
 )
-LIMITS = {name[len("RLIMIT_"):].lower(): getattr(resource, name)
-          for name in dir(resource) if name.startswith("RLIMIT_")}
+LIMITS = {
+    name[len("RLIMIT_") :].lower(): getattr(resource, name)
+    for name in dir(resource)
+    if name.startswith("RLIMIT_")
+}
 
 
 class OperatingSystem(Plugin):
@@ -91,28 +103,46 @@ class OperatingSystem(Plugin):
 def os_release(host: Host) -> dict[str, Any]:
     release = distro.LinuxDistribution(
         root_dir=None if host.sysroot.as_posix() == "/" else str(host.sysroot),
-        include_lsb=False, include_uname=False,
+        include_lsb=False,
+        include_uname=False,
     )
-    return {"id": release.id(), "name": release.name(), "version": release.version(best=True),
-            "codename": release.codename(), "like": release.like()}
+    return {
+        "id": release.id(),
+        "name": release.name(),
+        "version": release.version(best=True),
+        "codename": release.codename(),
+        "like": release.like(),
+    }
 
 
 def kernel(host: Host) -> dict[str, str]:
     uname = platform.uname()
-    return {"system": uname.system, "release": uname.release, "version": uname.version,
-            "machine": uname.machine, "node": uname.node}
+    return {
+        "system": uname.system,
+        "release": uname.release,
+        "version": uname.version,
+        "machine": uname.machine,
+        "node": uname.node,
+    }
 
 
 def uptime(host: Host) -> dict[str, Any]:
     boot = psutil.boot_time()
-    return {"boot_time": boot, "uptime_s": round(time.time() - boot),
-            "load_average": list(psutil.getloadavg())}
+    return {
+        "boot_time": boot,
+        "uptime_s": round(time.time() - boot),
+        "load_average": list(psutil.getloadavg()),
+    }
 
 
 def cpu(host: Host) -> dict[str, Any]:
     freq = psutil.cpu_freq()
-    return {"logical": psutil.cpu_count(), "physical": psutil.cpu_count(logical=False),
-            "mhz": freq.current if freq else None, "times": psutil.cpu_times()._asdict()}
+    return {
+        "logical": psutil.cpu_count(),
+        "physical": psutil.cpu_count(logical=False),
+        "mhz": freq.current if freq else None,
+        "times": psutil.cpu_times()._asdict(),
+    }
 
 
 def memory(host: Host) -> dict[str, Any]:
@@ -122,8 +152,12 @@ def memory(host: Host) -> dict[str, Any]:
 def disks(host: Host) -> list[dict[str, Any]]:
     found = []
     for part in psutil.disk_partitions(all=False):
-        entry: dict[str, Any] = {"device": part.device, "mountpoint": part.mountpoint,
-                                 "fstype": part.fstype, "options": part.opts}
+        entry: dict[str, Any] = {
+            "device": part.device,
+            "mountpoint": part.mountpoint,
+            "fstype": part.fstype,
+            "options": part.opts,
+        }
         try:
             entry["usage"] = psutil.disk_usage(part.mountpoint)._asdict()
         except OSError as error:

@@ -1,0 +1,131 @@
+"""Shared fixtures: a fake host (sysroot + fake commands) and ways to run the
+installed `pa-collect` against it and open what it wrote with the real 7-Zip."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")
+CUSTOMER = ["--customer-number", "1234567", "--contract-number", "PA-778899"]
+
+
+@dataclass
+class FakeHost:
+    sysroot: Path
+    bin: Path
+    home: Path
+    out: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """An environment with only the fake commands on PATH and a private HOME."""
+        env = {
+            "PATH": str(self.bin),
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+        }
+        if "SYSTEMROOT" in os.environ:  # pragma: no cover - not on Linux
+            env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+        env.update(extra)
+        return env
+
+    def add_command(self, name: str, script: str) -> None:
+        path = self.bin / name
+        path.write_text("#!/bin/sh\n" + script + "\n")
+        path.chmod(0o755)
+
+
+@pytest.fixture
+def fake_host(tmp_path: Path) -> FakeHost:
+    sysroot = tmp_path / "sysroot"
+    shutil.copytree(DATA / "os" / "sysroot", sysroot, symlinks=True)
+    fake_bin = tmp_path / "bin"
+    shutil.copytree(DATA / "os" / "bin", fake_bin)
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    return FakeHost(sysroot, fake_bin, home, out)
+
+
+def pa_collect_executable() -> str:
+    found = shutil.which("pa-collect")
+    if found is None:
+        pytest.fail("pa-collect is not installed: run `pip install -e .[test]` first")
+    return found
+
+
+RunPa = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_pa() -> RunPa:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pa_collect_executable(), *args],
+            env=env,
+            input=input,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+def collect_on(
+    fake_host: FakeHost, run_pa: RunPa, *extra: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """A batch collection of the os product on the fake host."""
+    return run_pa(
+        "--product",
+        "os",
+        "--batch",
+        "--json",
+        "--sysroot",
+        str(fake_host.sysroot),
+        "--output",
+        str(fake_host.out),
+        *CUSTOMER,
+        *extra,
+        env=fake_host.env(**env),
+    )
+
+
+def only_bundle(folder: Path) -> Path:
+    bundles = sorted(folder.glob("*.7z"))
+    assert len(bundles) == 1, f"expected one bundle in {folder}, found {bundles}"
+    return bundles[0]
+
+
+def seven_zip(*args: str) -> subprocess.CompletedProcess[str]:
+    if SEVEN_ZIP is None:
+        pytest.fail("7-Zip is not installed (Debian package 7zip); .ci/run installs it")
+    return subprocess.run([SEVEN_ZIP, *args], capture_output=True, text=True, timeout=300)
+
+
+def extract(bundle: Path, target: Path, password: str | None = None) -> dict[str, object]:
+    """Extract with the real 7z binary; return the parsed manifest."""
+    result = seven_zip("x", "-y", f"-o{target}", f"-p{password or ''}", str(bundle))
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest: dict[str, object] = json.loads((target / "manifest.json").read_text())
+    return manifest
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> bool:
+    return "Traceback" not in result.stderr and "Traceback" not in result.stdout
