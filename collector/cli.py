@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,6 +22,7 @@ from collector.collect import CollectRequest, applicability, collect, plan_reque
 from collector.discovery import discover_plugins
 from collector.errors import BadInput, ExitStatus, PaCollectError
 from collector.host import Host
+from collector.logwindow import parse_since
 from collector.profile import (
     FIELD_LABELS,
     Profile,
@@ -40,6 +42,8 @@ from collector.summary import (
 )
 
 PASSWORD_ENV = "PA_COLLECT_PASSWORD"
+# Product selections passed to plugins in Context.selection.
+SELECTIONS = ("instance", "database", "profile_name", "qmgr")
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -175,20 +179,38 @@ def cli() -> None:
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="Read host files under this folder instead of / (mounted images, tests).",
 )
+@click.option(
+    "--since",
+    default="14d",
+    show_default=True,
+    metavar="WHEN",
+    help="Keep log records at or after WHEN: a duration (7d, 36h, 90m, 2w), an ISO "
+    "date or date-time (2026-11-20, 2026-11-20T08:00, local time unless a zone is "
+    "given), or `all`. Records are kept or dropped whole.",
+)
+@click.option("--instance", help="Db2 instance or Informix server to collect (default: all).")
+@click.option("--database", help="Db2 database to collect (default: every local database).")
+@click.option("--profile-name", help="WebSphere profile to collect (default: all).")
+@click.option("--qmgr", help="MQ queue manager to collect (default: all).")
 def collect_command(**options: Any) -> None:
     """Collect a bundle for a case (also the default: `pa-collect --product P`)."""
     host = Host.from_process(options["sysroot"])
     interactive = host.interactive and not options["batch"]
     products = tuple(dict.fromkeys(p.strip().lower() for p in options["products"]))
+    since = _since(options["since"], host)
+    selection = {key: options[key] for key in SELECTIONS if options[key]}
     if options["dry_run"]:
-        _dry_run(products, host, options["as_json"])
+        anonymous = make_case(None, None, None)
+        plan_only = CollectRequest(
+            products, Profile(), anonymous, Path("."), since=since, selection=selection
+        )
+        _dry_run(plan_only, host, options["as_json"])
         return
     description = _description(options["description_file"], interactive)
     case = make_case(options["case_number"], options["pmr"], options["severity"], description)
-    profile = _customer_card(host, options, interactive)
     request = CollectRequest(
         products=products,
-        profile=profile,
+        profile=_customer_card(host, options, interactive),
         case=case,
         output=options["output"],
         limits=Limits(
@@ -200,9 +222,11 @@ def collect_command(**options: Any) -> None:
         password=_password(host, options, interactive),
         level=options["level"],
         command_line=tuple(sys.argv),
+        since=since,
+        selection=selection,
     )
     show_progress = sys.stdout.isatty() and not options["as_json"]
-    progress = ProgressLine(0, lambda text: click.echo(text, nl=False, err=True))
+    progress = ProgressLine(lambda text: click.echo(text, nl=False, err=True))
     result = collect(request, host, progress if show_progress else None)
     if show_progress:
         progress.clear()
@@ -219,11 +243,17 @@ def collect_command(**options: Any) -> None:
 cli.add_command(collect_command, "collect")
 
 
-def _dry_run(products: tuple[str, ...], host: Host, as_json: bool) -> None:
-    request = CollectRequest(
-        products=products, profile=Profile(), case=make_case(None, None, None), output=Path(".")
-    )
-    _, plans = plan_request(request, host)
+def _since(text: str, host: Host) -> datetime | None:
+    if text.strip().lower() in ("all", "none", "0"):
+        return None
+    try:
+        return parse_since(text, host.now())
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+
+
+def _dry_run(request: CollectRequest, host: Host, as_json: bool) -> None:
+    _, _, plans = plan_request(request, host)
     if as_json:
         click.echo(json.dumps(plan_document(plans), indent=2))
     else:

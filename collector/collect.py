@@ -9,7 +9,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,11 +24,12 @@ from collector.errors import BadInput, NoBundle
 from collector.host import Host
 from collector.lock import run_lock
 from collector.manifest import RunInfo, build_manifest, manifest_bytes
-from collector.plan import PluginPlan, plan_plugin
+from collector.plan import PluginPlan, plan_plugin, plan_specs
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
-from collector.redact import BASELINE_RULES, PEM_RULE, redact_bytes, redact_text
+from collector.redact import BASELINE_RULES, PEM_RULE, Rule, redact_bytes, redact_text
 from collector.runner import OK, Limits, PluginRun, Progress, Runner
+from collector.spec import Spec
 
 # Room kept free beyond the estimate, for the manifest and file-system overhead.
 SPACE_MARGIN = 32 * 1024 * 1024
@@ -86,11 +87,13 @@ def make_plans(plugins: list[Plugin], ctx: Context) -> list[PluginPlan]:
     return plans
 
 
-def plan_request(request: CollectRequest, host: Host) -> tuple[Discovered, list[PluginPlan]]:
+def plan_request(
+    request: CollectRequest, host: Host
+) -> tuple[Discovered, Context, list[PluginPlan]]:
     discovered = discover_plugins()
     plugins = choose_plugins(discovered, request.products)
     ctx = Context(host=host, since=request.since, selection=request.selection)
-    return discovered, make_plans(plugins, ctx)
+    return discovered, ctx, make_plans(plugins, ctx)
 
 
 def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) -> dict[str, Any]:
@@ -113,7 +116,7 @@ def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) ->
 
 def collect(request: CollectRequest, host: Host, progress: Progress | None = None) -> CollectResult:
     created = host.now()
-    discovered, plans = plan_request(request, host)
+    discovered, ctx, plans = plan_request(request, host)
     ident = host.identity()
     name = bundle_name(request.case.file_prefix, request.products, ident["hostname"], created)
     destination = request.output / name
@@ -122,8 +125,10 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
     with run_lock(host.state_dir / "collect.lock"), _staging(request.output) as staging:
         estimate = sum(plan.estimate for plan in plans)
         check_free_space(request.output, estimate * 2 + SPACE_MARGIN)
-        rules = BASELINE_RULES
-        runs = Runner(host, staging, request.limits, rules, progress).run(plans)
+        rules = redaction_rules(plans)
+        runner = Runner(host, staging, request.limits, rules, progress, request.since)
+        runs = runner.run(plans)
+        follow_up(runner, runs, ctx, staging)
         facts = gather_facts(runs, staging)
         info = RunInfo(
             kind=request.kind,
@@ -138,7 +143,7 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
             load_failures=[
                 {"entry_point": f.entry_point, "error": f.error} for f in discovered.failures
             ],
-            rule_names=[r.name for r in rules] + [PEM_RULE],
+            rule_names=sorted({r.name for r in rules} | {PEM_RULE}),
             warnings=rights["warnings"] + _plan_warnings(plans, request.products),
         )
         manifest = build_manifest(info, runs, facts)
@@ -159,19 +164,56 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
     return CollectResult(destination, manifest, size, digest)
 
 
+def redaction_rules(plans: list[PluginPlan]) -> tuple[Rule, ...]:
+    """The baseline rules plus every running plugin's own, applied to all items:
+    a WebSphere-style secret can sit in an OS file too."""
+    extra = [rule for plan in plans for rule in plan.plugin.redaction_rules]
+    return (*BASELINE_RULES, *extra)
+
+
+def follow_up(runner: Runner, runs: list[PluginRun], ctx: Context, staging: Path) -> None:
+    """The second round: items that plugins choose from what the first collected."""
+    rounds = []
+    for run in runs:
+        plugin = run.plan.plugin
+        if not _ran(run) or type(plugin).follow_up is Plugin.follow_up:
+            continue
+        collected = _collected(run, staging)
+        seen = {r.bundle_path for r in run.results if r.bundle_path}
+
+        def more(plugin: Plugin = plugin, collected: Collected = collected) -> Iterable[Spec]:
+            return plugin.follow_up(ctx, collected)
+
+        rounds.append((run, plan_specs(plugin, run.plan.applicability, ctx, more, seen)))
+    if not rounds:
+        return
+    for (run, plan), extra in zip(rounds, runner.run([plan for _, plan in rounds]), strict=True):
+        run.results.extend(extra.results)
+        run.duration += extra.duration
+        run.plan.error = run.plan.error or plan.error
+
+
+def _ran(run: PluginRun) -> bool:
+    return run.plan.applicability.applies and run.plan.error is None
+
+
+def _collected(run: PluginRun, staging: Path) -> Collected:
+    staged = {
+        r.spec_name: staging / r.bundle_path
+        for r in run.results
+        if r.outcome == OK and r.bundle_path
+    }
+    return Collected(staged)
+
+
 def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
     """Ask each plugin that ran to parse its own collected items into facts."""
     facts: dict[str, Any] = {}
     for run in runs:
-        if not run.plan.applicability.applies or run.plan.error:
+        if not _ran(run):
             continue
-        staged = {
-            r.spec_name: staging / r.bundle_path
-            for r in run.results
-            if r.outcome == OK and r.bundle_path
-        }
-        plugin = run.plan.plugin
-        value, error = guarded(lambda p=plugin, s=staged: p.facts(Collected(s)))  # type: ignore[misc]
+        plugin, collected = run.plan.plugin, _collected(run, staging)
+        value, error = guarded(lambda p=plugin, c=collected: p.facts(c))  # type: ignore[misc]
         if error is not None or not isinstance(value, dict):
             run.plan.error = error or f"facts() returned {type(value).__name__}, not a dict"
             continue

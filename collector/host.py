@@ -32,6 +32,7 @@ class Host:
     sysroot: Path = Path("/")
     env: Mapping[str, str] = field(default_factory=dict)
     interactive: bool = False
+    uid: int = field(default_factory=os.geteuid)
     clock: Callable[[], datetime] = _utc_now
     # The tool's own system-wide configuration lives on the machine that runs the
     # tool, not inside a --sysroot image, so it is not mapped through path().
@@ -106,10 +107,15 @@ class Host:
             "sysroot": str(self.sysroot),
         }
 
-    def command_env(self) -> dict[str, str]:
+    @property
+    def is_root(self) -> bool:
+        return self.uid == 0
+
+    def command_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Environment for product commands: the caller's, with a C locale so
         output is in the formats our parsers know."""
         env = dict(self.env)
+        env.update(extra or {})
         env.setdefault("PATH", DEFAULT_PATH)
         env["LC_ALL"] = "C"
         env["LANG"] = "C"

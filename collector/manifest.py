@@ -101,6 +101,8 @@ def item_entry(result: ItemResult) -> dict[str, Any]:
             redactions=sum(captured.redactions.values()),
             redaction_rules=dict(captured.redactions),
         )
+    if result.window_start is not None:
+        entry["window_start"] = result.window_start
     if result.kind == "command" and result.outcome != "skipped":
         entry["exit_code"] = result.exit_code
     if result.outcome != "skipped":

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.boundary import guarded
 from collector.plugin import Applicability, Context, Plugin
 from collector.redact import SNIFF_BYTES, secret_file_reason
-from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, Spec, slug
+from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, LogSpec, Spec, slug
 
 # Sizes we cannot know before running; only used for estimates.
 COMMAND_ESTIMATE = 64 * 1024
@@ -30,7 +30,7 @@ class Item:
 
     plugin: str
     spec: Spec
-    kind: str  # "file", "command" or "fact"
+    kind: str  # "file", "log", "command" or "fact"
     source: str  # host path or command line, as a human reads it
     bundle_path: str
     estimate: int
@@ -63,12 +63,24 @@ class PluginPlan:
 
 
 def plan_plugin(plugin: Plugin, applicability: Applicability, ctx: Context) -> PluginPlan:
+    return plan_specs(plugin, applicability, ctx, lambda: plugin.specs(ctx))
+
+
+def plan_specs(
+    plugin: Plugin,
+    applicability: Applicability,
+    ctx: Context,
+    list_specs: Callable[[], Iterable[Spec]],
+    seen: set[str] | None = None,
+) -> PluginPlan:
+    """Plan what `list_specs` (plugin code) asks for; `seen` bundle paths are
+    not planned again."""
     plan = PluginPlan(plugin, applicability)
-    specs, error = guarded(lambda: list(plugin.specs(ctx)))
+    specs, error = guarded(lambda: list(list_specs()))
     if error is not None or specs is None:
         plan.error = error
         return plan
-    seen: set[str] = set()
+    seen = set(seen or ())
     for spec in specs:
         for entry in _expand(plugin.name, spec, ctx):
             if isinstance(entry, Item) and entry.bundle_path in seen:
@@ -124,18 +136,18 @@ def _mtime(path: str) -> float:
 
 
 def _file_item(plugin: str, spec: Spec, host_path: str, ctx: Context) -> Item | Skipped:
+    kind = "log" if isinstance(spec, LogSpec) else "file"
     local = ctx.host.path(host_path)
     if not local.is_file():
         reason = "not present" if not local.exists() else "not a regular file"
-        return Skipped(plugin, spec.name, "file", host_path, reason)
+        return Skipped(plugin, spec.name, kind, host_path, reason)
     secret = secret_file_reason(host_path, _head(local))
     if secret:
-        return Skipped(plugin, spec.name, "file", host_path, secret, secret=True)
+        return Skipped(plugin, spec.name, kind, host_path, secret, secret=True)
     size = local.stat().st_size
     cap = spec.max_size if spec.max_size is not None else size
-    return Item(
-        plugin, spec, "file", host_path, f"{plugin}/files/{_safe(host_path)}", min(size, cap), local
-    )
+    bundle_path = f"{plugin}/files/{_safe(host_path)}"
+    return Item(plugin, spec, kind, host_path, bundle_path, min(size, cap), local)
 
 
 def _head(path: Path) -> bytes:

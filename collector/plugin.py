@@ -7,6 +7,7 @@ collected into structured facts for the manifest. It does no I/O of its own.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collector.errors import PluginError
+from collector.redact import Rule
 from collector.spec import Spec
 
 if TYPE_CHECKING:
@@ -39,6 +41,21 @@ class Context:
     since: datetime | None = None
     # Product selections such as {"instance": "db2inst1"}; plugins read their own.
     selection: Mapping[str, str] = field(default_factory=dict)
+
+    def read_text(self, host_path: str, limit: int = 1024 * 1024) -> str | None:
+        """A small registry or config file (mqs.ini, profileRegistry.xml...) that
+        tells a plugin what to collect; None when absent or unreadable. Read
+        through the sysroot, never collected by this call."""
+        try:
+            with self.host.path(host_path).open("rb") as stream:
+                return stream.read(limit).decode("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def glob(self, pattern: str) -> list[str]:
+        """Host paths (not sysroot paths) matching an absolute glob, sorted."""
+        root = str(self.host.sysroot).rstrip("/")
+        return sorted(match[len(root) :] for match in glob.glob(root + pattern))
 
 
 class Collected:
@@ -82,6 +99,8 @@ class Plugin:
     env_vars: ClassVar[tuple[str, ...]] = ()
     # Seconds the whole plugin may take; commands are killed when it runs out.
     budget: ClassVar[float] = 120.0
+    # Product-specific redaction rules, added to the central redactor's table.
+    redaction_rules: ClassVar[tuple[Rule, ...]] = ()
 
     def applies(self, host: Host) -> Applicability:
         """Why this plugin does or does not apply to the host."""
@@ -110,6 +129,12 @@ class Plugin:
     def specs(self, ctx: Context) -> Iterable[Spec]:
         """The items to collect. Called once per run, after `applies`."""
         raise NotImplementedError
+
+    def follow_up(self, ctx: Context, collected: Collected) -> Iterable[Spec]:
+        """More items, chosen from what `specs()` collected (e.g. the db2diag.log
+        under the DIAGPATH that `db2 get dbm cfg` reported). Called once, after
+        the first round; its spec names must differ from the first round's."""
+        return ()
 
     def facts(self, collected: Collected) -> dict[str, Any]:
         """Structured facts for the manifest, parsed from collected items."""

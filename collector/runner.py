@@ -10,20 +10,25 @@ recorded as timed_out.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from collector.boundary import guarded
 from collector.capture import BoundedSpool, Captured, capture_file, capture_stream
 from collector.command import run_command
 from collector.host import Host
+from collector.logwindow import LogFormat, record_start_at_or_after, window_start
 from collector.plan import Item, PluginPlan, Skipped
 from collector.redact import Rule, StreamRedactor
-from collector.spec import CommandSpec, FactSpec
+from collector.spec import CommandSpec, FactSpec, LogSpec
 
 OK, SKIPPED, FAILED, TIMED_OUT = "ok", "skipped", "failed", "timed_out"
 
@@ -49,6 +54,7 @@ class ItemResult:
     exit_code: int | None = None
     duration: float = 0.0
     finished: float = 0.0  # seconds from the start of the run
+    window_start: int | None = None  # logs: offset of the first record in the window
     secret: bool = False
 
     @classmethod
@@ -83,7 +89,8 @@ class PluginRun:
         return "partial" if FAILED in outcomes else OK
 
 
-Progress = Callable[[ItemResult], None]
+# Called after each item with (result, items done, items in the run).
+Progress = Callable[[ItemResult, int, int], None]
 
 
 class Runner:
@@ -94,8 +101,10 @@ class Runner:
         limits: Limits,
         rules: Iterable[Rule],
         progress: Progress | None = None,
+        since: datetime | None = None,
     ) -> None:
         self.host = host
+        self.since = since
         self.staging = staging
         self.limits = limits
         self.rules = tuple(rules)
@@ -103,9 +112,12 @@ class Runner:
         self._total = 0
         self._total_lock = threading.Lock()
         self._stop = threading.Event()
+        self._done = 0
+        self._planned = 0
 
     def run(self, plans: list[PluginPlan]) -> list[PluginRun]:
         runs = [PluginRun(plan) for plan in plans]
+        self._planned = sum(len(plan.items) for plan in plans)
         start = time.monotonic()
         pool = ThreadPoolExecutor(max_workers=max(1, self.limits.jobs))
         try:
@@ -141,11 +153,12 @@ class Runner:
             result = self._collect(item, remaining)
         now = time.monotonic()
         result = replace(result, duration=now - began, finished=now - start)
-        if result.captured:
-            with self._total_lock:
-                self._total += result.captured.size
+        with self._total_lock:
+            self._total += result.captured.size if result.captured else 0
+            self._done += 1
+            done = self._done
         if self.progress:
-            self.progress(result)
+            self.progress(result, done, self._planned)
         return result
 
     def _total_used(self) -> int:
@@ -167,6 +180,8 @@ class Runner:
                 result = self._command(item, item.spec, remaining)
             elif isinstance(item.spec, FactSpec):
                 result = self._fact(item, item.spec)
+            elif isinstance(item.spec, LogSpec):
+                result = self._log(item, item.spec)
             else:
                 result = self._file(item)
         except OSError as error:
@@ -180,16 +195,49 @@ class Runner:
         )
         return _result(item, OK, captured=captured)
 
-    def _command(self, item: Item, spec: CommandSpec, remaining: float) -> ItemResult:
+    def _log(self, item: Item, spec: LogSpec) -> ItemResult:
+        assert item.host_path is not None
+        with item.host_path.open("rb") as stream:
+            status = os.fstat(stream.fileno())
+            if self.since is not None and status.st_mtime < self.since.timestamp():
+                written = datetime.fromtimestamp(status.st_mtime, UTC)
+                reason = f"no record in the time window (last written {written:%Y-%m-%dT%H:%M:%SZ})"
+                return _result(item, SKIPPED, reason)
+            cut = LogCut.of(stream, status.st_size, spec.format, self.since, self._cap(item))
+            stream.seek(cut.start)
+            captured = capture_stream(
+                stream,
+                status.st_size - cut.start,
+                self._target(item),
+                status.st_size - cut.start,
+                StreamRedactor(self.rules),
+                original_size=status.st_size,
+            )
+        captured = replace(captured, truncated=cut.capped)
+        return _result(item, OK, captured=captured, window_start=cut.window_start)
+
+    def _command_argv(self, spec: CommandSpec) -> list[str] | str:
+        """The argv to run, or why the command cannot run here."""
+        if spec.run_as and self.host.is_root and spec.run_as != "root":
+            # The owner's login shell finds the command on the owner's PATH.
+            if self.host.which("su") is None:
+                return "command not found: su"
+            return ["su", "-", spec.run_as, "-c", shlex.join(spec.argv)]
         executable = self.host.which(spec.argv[0])
         if executable is None:
-            return _result(item, SKIPPED, f"command not found: {spec.argv[0]}")
+            return f"command not found: {spec.argv[0]}"
+        return [executable, *spec.argv[1:]]
+
+    def _command(self, item: Item, spec: CommandSpec, remaining: float) -> ItemResult:
+        argv = self._command_argv(spec)
+        if isinstance(argv, str):
+            return _result(item, SKIPPED, argv)
         timeout = min(self.limits.command_timeout or spec.timeout, remaining)
         target = self._target(item)
         spool = BoundedSpool(target.with_name(target.name + ".spool"), self._cap(item))
         try:
-            argv = [executable, *spec.argv[1:]]
-            run = run_command(argv, self.host.command_env(), timeout, spool, self._stop)
+            env = self.host.command_env(spec.env)
+            run = run_command(argv, env, timeout, spool, self._stop)
             captured = capture_stream(
                 spool.rewind(),
                 spool.length,
@@ -226,6 +274,26 @@ class Runner:
         return _result(item, OK, captured=captured)
 
 
+@dataclass(frozen=True)
+class LogCut:
+    """Where a log's collected part starts: the window's first record, moved
+    later to a record boundary when the rest exceeds the size cap."""
+
+    start: int
+    window_start: int | None
+    capped: bool
+
+    @classmethod
+    def of(
+        cls, stream: BinaryIO, size: int, fmt: LogFormat, since: datetime | None, cap: int
+    ) -> LogCut:
+        start = window_start(stream, size, fmt, since) if since is not None else 0
+        if size - start <= cap:
+            return cls(start, start if since is not None else None, False)
+        capped = record_start_at_or_after(stream, fmt, size - cap, size)
+        return cls(capped, start if since is not None else None, True)
+
+
 def _commands_first(items: list[Item]) -> list[Item]:
     """Start commands early: they are the slow, time-bounded part."""
     return sorted(items, key=lambda item: item.kind != "command")
@@ -237,6 +305,7 @@ def _result(
     reason: str | None = None,
     captured: Captured | None = None,
     exit_code: int | None = None,
+    window_start: int | None = None,
 ) -> ItemResult:
     return ItemResult(
         item.plugin,
@@ -248,4 +317,5 @@ def _result(
         item.bundle_path if captured else None,
         captured,
         exit_code,
+        window_start=window_start,
     )

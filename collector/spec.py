@@ -8,9 +8,11 @@ keyword-only dataclasses so a plugin reads as a list of facts about its product.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from collector.logwindow import LogFormat
 
 if TYPE_CHECKING:
     from collector.host import Host
@@ -72,11 +74,29 @@ class GlobSpec(Spec):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LogSpec(GlobSpec):
+    """Log files (a glob) cut to the run's time window, record by record.
+
+    Files last written before the window are skipped unread; the others are
+    entered by bisection on record timestamps, never scanned from the start.
+    """
+
+    format: LogFormat = field(compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class CommandSpec(Spec):
-    """A read-only command, resolved through the host's PATH."""
+    """A read-only command, resolved through the host's PATH.
+
+    `run_as`: when pa-collect runs as root, the command runs as this user through
+    a login shell (`su - USER -c ...`), so it gets the owner's environment (Db2's
+    db2profile, for one). Otherwise it runs as the caller, with `env` added.
+    """
 
     argv: tuple[str, ...]
     timeout: float = 30.0
+    run_as: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.argv:

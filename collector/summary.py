@@ -126,14 +126,11 @@ def render_plan(plans: list[PluginPlan]) -> str:
 class ProgressLine:
     """A single self-overwriting status line on a terminal."""
 
-    def __init__(self, total: int, write: Any) -> None:
-        self.total = total
-        self.done = 0
+    def __init__(self, write: Any) -> None:
         self._write = write
 
-    def __call__(self, result: ItemResult) -> None:
-        self.done += 1
-        text = f"[{self.done:>4}/{self.total}] {result.plugin}: {result.source}"[:78]
+    def __call__(self, result: ItemResult, done: int, total: int) -> None:
+        text = f"[{done:>4}/{total}] {result.plugin}: {result.source}"[:78]
         self._write(f"\r{text:<78}")
 
     def clear(self) -> None:

@@ -56,6 +56,34 @@ def fake_host(tmp_path: Path) -> FakeHost:
     return FakeHost(sysroot, fake_bin, home, out)
 
 
+@pytest.fixture
+def product_host(fake_host: FakeHost) -> Callable[[str], FakeHost]:
+    """The fake OS host plus a fake product installation: tests/data/<product>/
+    sysroot (merged over the OS tree) and bin (fake product commands)."""
+
+    def install(product: str) -> FakeHost:
+        source = DATA / product
+        if (source / "sysroot").is_dir():
+            shutil.copytree(source / "sysroot", fake_host.sysroot, symlinks=True,
+                            dirs_exist_ok=True)
+        if (source / "bin").is_dir():
+            shutil.copytree(source / "bin", fake_host.bin, dirs_exist_ok=True)
+        return fake_host
+
+    return install
+
+
+def samples_dir(product: str) -> Path:
+    """The real IBM-format samples for a product, from $PA_SAMPLES_DIR (skip if unset)."""
+    root = os.environ.get("PA_SAMPLES_DIR")
+    if not root:
+        pytest.skip("PA_SAMPLES_DIR is not set")
+    folder = Path(root) / product
+    if not folder.is_dir():
+        pytest.skip(f"no {product} samples in {root}")
+    return folder
+
+
 def pa_collect_executable() -> str:
     found = shutil.which("pa-collect")
     if found is None:
