@@ -35,8 +35,13 @@ def bundle_name(case_prefix: str, products: Iterable[str], hostname: str, create
 
 
 def compression_filters(level: int, encrypted: bool) -> list[dict[str, int]]:
-    # LZMA2 at a low preset: logs compress well and stay fast; every 7-Zip reads it.
-    filters = [{"id": py7zr.FILTER_LZMA2, "preset": level}]
+    """Levels as `7z -mxN`: 0 stores; N >= 1 is LZMA2 at preset N-1, so level 1
+    matches 7-Zip's -mx1 (256 KiB dictionary, fast match finder). LZMA2 because
+    every 7-Zip reads it; measured trade-offs are in bench/README.md."""
+    if level == 0:
+        filters = [{"id": py7zr.FILTER_COPY}]
+    else:
+        filters = [{"id": py7zr.FILTER_LZMA2, "preset": level - 1}]
     if encrypted:
         filters.append({"id": py7zr.FILTER_CRYPTO_AES256_SHA256})
     return filters

@@ -155,7 +155,8 @@ def cli() -> None:
     type=click.IntRange(0, 9),
     default=1,
     show_default=True,
-    help="LZMA2 compression level (higher: smaller and much slower).",
+    help="Compression level as 7-Zip's -mx: 0 stores, 1 is fast LZMA2 (like 7z -mx1), "
+    "higher is smaller and much slower.",
 )
 @click.option(
     "--command-timeout",

@@ -282,7 +282,22 @@ def redact_text(text: str) -> str:
 
 # Files that are secrets by nature: they are never read, only named.
 SECRET_SUFFIXES = frozenset(
-    {".kdb", ".sth", ".rdb", ".crl", ".p12", ".pfx", ".jks", ".jceks", ".keystore", ".kyr"}
+    {
+        ".kdb",
+        ".sth",
+        ".rdb",
+        ".crl",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".jceks",
+        ".keystore",
+        ".kyr",
+        # Domino/Notes ID files hold the private key; .key files are private keys
+        # that may be DER-encoded, which the content sniffing cannot see.
+        ".id",
+        ".key",
+    }
 )
 SECRET_NAMES = frozenset(
     {
