@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -293,9 +294,20 @@ def _customer_card(host: Host, options: dict[str, Any], interactive: bool) -> Pr
                 f"{FIELD_LABELS[key]} is missing: set {key} in {where} "
                 f"(pa-collect profile init) or pass {flag}"
             )
-        value = click.prompt(FIELD_LABELS[key], err=True).strip()
-        profile = with_overrides(profile, **{key: value})
+        profile = click.prompt(FIELD_LABELS[key], err=True, value_proc=_card_with(profile, key))
     return profile
+
+
+def _card_with(profile: Profile, key: str) -> Callable[[str], Profile]:
+    """A prompt answer checker: a bad answer is explained and asked again."""
+
+    def check(answer: str) -> Profile:
+        try:
+            return with_overrides(profile, **{key: answer.strip()})
+        except BadInput as error:
+            raise click.UsageError(str(error).split(": ", 1)[-1]) from None
+
+    return check
 
 
 def _password(host: Host, options: dict[str, Any], interactive: bool) -> str | None:

@@ -97,6 +97,8 @@ def plan_request(
 
 
 def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) -> dict[str, Any]:
+    """Is the card's service period current, and are the products on it? Only
+    warnings: support decides, and the collection still runs."""
     warnings = []
     start, end = profile.service_dates()
     active = None
@@ -121,7 +123,8 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
     name = bundle_name(request.case.file_prefix, request.products, ident["hostname"], created)
     destination = request.output / name
     _check_output(request.output)
-    rights = entitlement(request.profile, request.products, created)
+    product_names = tuple(p.plugin.name for p in plans if not p.plugin.always)
+    rights = entitlement(request.profile, product_names, created)
     with run_lock(host.state_dir / "collect.lock"), _staging(request.output) as staging:
         estimate = sum(plan.estimate for plan in plans)
         check_free_space(request.output, estimate * 2 + SPACE_MARGIN)

@@ -37,28 +37,18 @@ _SETTING_SUFFIX = re.compile(
 # Values that are not secrets whatever the key says (nsswitch.conf's
 # "passwd: files systemd", "password: required" in PAM, booleans).
 _PLACEHOLDERS = frozenset(
-    {
-        b"files",
-        b"compat",
-        b"systemd",
-        b"sss",
-        b"ldap",
-        b"nis",
-        b"none",
-        b"null",
-        b"true",
-        b"false",
-        b"yes",
-        b"no",
-        b"on",
-        b"off",
-        b"required",
-        b"optional",
-        b"requisite",
-        b"sufficient",
-        b"*",
-    }
+    b"files compat systemd sss ldap nis none null true false yes no on off required optional"
+    b" requisite sufficient * dns myhostname winbind db resolve mymachines altfiles"
+    b" mdns4_minimal mdns4".split()
 )
+
+
+def _is_placeholder(value: bytes) -> bool:
+    """Every word is a known non-secret (nsswitch sources and actions, booleans)."""
+    words = value.lower().split()
+    return bool(words) and all(
+        word in _PLACEHOLDERS or (word.startswith(b"[") and word.endswith(b"]")) for word in words
+    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ def _keep_key(match: re.Match[bytes]) -> bytes:
     key, value = match.group("key"), match.group("val")
     if key.lower() in _CWD_KEYS and value.startswith(b"/"):
         return match.group(0)
-    if _SETTING_SUFFIX.search(key) or value.lower() in _PLACEHOLDERS:
+    if _SETTING_SUFFIX.search(key) or _is_placeholder(value):
         return match.group(0)
     return match.group("lead") + MASK + match.group("trail")
 
@@ -88,7 +78,7 @@ def _rule(
     replace: Callable[[re.Match[bytes]], bytes],
     triggers: tuple[bytes, ...],
 ) -> Rule:
-    return Rule(name, re.compile(pattern, re.IGNORECASE), replace, triggers)
+    return Rule(name, re.compile(pattern, re.IGNORECASE | re.MULTILINE), replace, triggers)
 
 
 _SECRET_KEY_TRIGGERS = (
@@ -104,10 +94,11 @@ _SECRET_KEY_TRIGGERS = (
 
 
 BASELINE_RULES: tuple[Rule, ...] = (
-    # password="a b c" / password='x' (XML attributes, quoted ini and shell values)
+    # password="a b c" / password='x' / "password": "x" (XML attributes, quoted
+    # ini and shell values, JSON)
     _rule(
         "quoted_secret_value",
-        rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[^\S\n]*[:=][^\S\n]*(?P<q>[\"']))"
+        rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[\"']?[^\S\n]*[:=][^\S\n]*(?P<q>[\"']))"
         rb"(?P<val>(?!\*{8})[^\"'\n]+)(?P<trail>(?P=q))",
         _keep_key,
         _SECRET_KEY_TRIGGERS,
@@ -127,10 +118,18 @@ BASELINE_RULES: tuple[Rule, ...] = (
         _keep_key,
         _SECRET_KEY_TRIGGERS,
     ),
+    # YAML-style `password: two words  # comment`: the value is the rest of the line
+    _rule(
+        "yaml_secret_value",
+        rb"(?P<lead>^[^\S\n]*(?:-[^\S\n]+)?(?P<key>" + SECRET_KEY + rb"):[^\S\n]+)"
+        rb"(?P<val>(?!\*{8})[^\s\"'#|>][^\n#]*?)(?P<trail>[^\S\n]*(?:#[^\n]*)?$)",
+        _keep_key,
+        _SECRET_KEY_TRIGGERS,
+    ),
     # password=x, password: x, PWD=x; (ini, properties, YAML, ODBC strings, argv)
     _rule(
         "secret_key_value",
-        rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[^\S\n]*[:=][^\S\n]*)"
+        rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[\"']?[^\S\n]*[:=][^\S\n]*)"
         rb"(?P<val>(?!\*{8})[^\s\"'<>;,&]+)(?P<trail>)",
         _keep_key,
         _SECRET_KEY_TRIGGERS,

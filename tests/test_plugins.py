@@ -70,12 +70,15 @@ def test_third_party_product_is_collected_and_failures_are_contained(
     conf.parent.mkdir(parents=True)
     conf.write_text("threads = 8\nadmin_password = PLANTED-EXAMPLE-0099\n")
     fake_host.add_command("example-version", "echo 'Example 2.1.0'")
+    card = tmp_path / "card.toml"
+    card.write_text('customer_number = "1234567"\ncontract_number = "PA-1"\nproducts = ["db2"]\n')
     result = run_pa(
         "--product",
         "example",
         "--batch",
         "--json",
-        *CUSTOMER,
+        "--profile",
+        str(card),
         "--sysroot",
         str(fake_host.sysroot),
         "--output",
@@ -83,7 +86,10 @@ def test_third_party_product_is_collected_and_failures_are_contained(
         env=fake_host.env(PYTHONPATH=str(third_party)),
     )
     assert result.returncode == 0, result.stderr
+    # Not on the card: a warning, recorded, and the collection still runs.
+    assert "product 'example' is not on the customer card's product list" in result.stdout
     manifest = extract(only_bundle(fake_host.out), tmp_path / "x")
+    assert manifest["entitlement"]["products"] == {"example": False}
     assert manifest["facts"]["example"] == {"version": "Example 2.1.0"}
     plugins = {p["name"]: p for p in manifest["plugins"]}
     assert plugins["example"]["status"] == "ok"

@@ -35,6 +35,10 @@ RULE_CASES = {
         b'<parameter name="Password" value="pw 99"/>\n',
         b'<parameter name="Password" value="********"/>\n',
     ),
+    "yaml_secret_value": (
+        b"  bind_password: two words  # from the vault\n",
+        b"  bind_password: ********  # from the vault\n",
+    ),
     "xml_secret_element": (
         b"<bindPassword>hunter2</bindPassword>\n",
         b"<bindPassword>********</bindPassword>\n",
@@ -70,9 +74,9 @@ def test_rule_masks_value_and_counts_one_hit(rule: str) -> None:
         # key=value and key: value
         (b"password=hunter2\n", b"password=********\n", "secret_key_value"),
         (b"password = hunter2\n", b"password = ********\n", "secret_key_value"),
-        (b"db2.password: s3cret\n", b"db2.password: ********\n", "secret_key_value"),
+        (b"db2.password: s3cret\n", b"db2.password: ********\n", "yaml_secret_value"),
         (b"api_key=abc123\n", b"api_key=********\n", "secret_key_value"),
-        (b"apikey: abc123\n", b"apikey: ********\n", "secret_key_value"),
+        (b"apikey: abc123\n", b"apikey: ********\n", "yaml_secret_value"),
         (b"client_secret=xyz\n", b"client_secret=********\n", "secret_key_value"),
         (b"auth_token=ab.cd\n", b"auth_token=********\n", "secret_key_value"),
         (b"credentials=abc\n", b"credentials=********\n", "secret_key_value"),
@@ -134,7 +138,8 @@ def test_hits_of_several_rules_are_counted_per_rule() -> None:
         assert secret not in out
     assert b"plain line\n" in out
     assert counts == {
-        "secret_key_value": 2,
+        "secret_key_value": 1,
+        "yaml_secret_value": 1,
         "quoted_secret_value": 1,
         "url_credentials": 1,
         "ibm_encoded_password": 1,
