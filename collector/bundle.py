@@ -1,0 +1,358 @@
+"""The engineer's side: open a bundle from a stranger safely, prove its integrity,
+and read it without extracting it to disk.
+
+Safety comes before reading anything: member names that are absolute, climb out
+with '..', or are links, devices or sockets refuse the whole bundle, and so does
+a bundle that would expand past a size or compression-ratio limit (a bomb).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import Any
+
+import py7zr
+from py7zr.io import Py7zIO, WriterFactory
+
+from collector.errors import BadInput
+from collector.manifest import MANIFEST_NAME
+from collector.schema import schema_errors
+
+# Refuse a bundle that expands past either limit: no real bundle comes near them.
+MAX_TOTAL_SIZE = 64 * 1024**3
+MAX_RATIO = 1000
+MAX_MANIFEST = 64 * 1024 * 1024
+PIPE_CHUNKS = 16  # chunks in flight between the decompressor and a reader
+
+
+class BundleError(BadInput):
+    """The bundle cannot be opened or is unsafe; the message says why."""
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    size: int
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+def open_bundle(path: str | Path, password: str | None = None) -> Bundle:
+    """Open a bundle for reading; raises BundleError with a specific reason."""
+    return Bundle(Path(path), password)
+
+
+class Bundle:
+    """A read-only view of one bundle. Use as a context manager or call close()."""
+
+    def __init__(
+        self,
+        path: Path,
+        password: str | None = None,
+        max_total: int = MAX_TOTAL_SIZE,
+        max_ratio: int = MAX_RATIO,
+    ) -> None:
+        self.path = path
+        self._password = password
+        self._members = _safe_members(self._open(), path, max_total, max_ratio)
+        self.manifest = self._load_manifest()
+
+    def _open(self) -> py7zr.SevenZipFile:
+        try:
+            return py7zr.SevenZipFile(self.path, "r", password=self._password)
+        except FileNotFoundError:
+            raise BundleError(f"{self.path}: no such file") from None
+        except py7zr.PasswordRequired:
+            raise BundleError(f"{self.path} is encrypted: give its password") from None
+        except (py7zr.Bad7zFile, EOFError, OSError, ValueError) as error:
+            if self._password is not None and _looks_like_password_error(error):
+                raise BundleError(f"{self.path}: wrong password") from None
+            raise BundleError(f"{self.path} is not a readable 7z bundle: {error}") from None
+
+    def _load_manifest(self) -> dict[str, Any]:
+        member = self._members.get(MANIFEST_NAME)
+        if member is None:
+            raise BundleError(f"{self.path} has no {MANIFEST_NAME}: not a pa-collect bundle")
+        if member.size > MAX_MANIFEST:
+            raise BundleError(f"{self.path}: {MANIFEST_NAME} is implausibly large")
+        with self.read(MANIFEST_NAME) as stream:
+            data = stream.read()
+        try:
+            manifest: dict[str, Any] = json.loads(data)
+        except ValueError as error:
+            raise BundleError(f"{self.path}: {MANIFEST_NAME} is not JSON: {error}") from None
+        if not isinstance(manifest, dict):
+            raise BundleError(f"{self.path}: {MANIFEST_NAME} is not a JSON object")
+        return manifest
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing stays open between calls; kept for the context-manager protocol."""
+
+    def members(self) -> list[Member]:
+        return sorted(self._members.values(), key=lambda m: m.name)
+
+    def files(self) -> list[str]:
+        """Names of the regular files in the bundle, manifest.json included."""
+        return sorted(name for name, m in self._members.items() if not m.is_dir)
+
+    def read(self, name: str) -> MemberStream:
+        """Stream one member; memory stays bounded whatever its size."""
+        member = self._members.get(name)
+        if member is None or member.is_dir:
+            raise BundleError(f"{self.path}: no file {name!r} in the bundle")
+        return MemberStream(self._open, name, member.size)
+
+    def hashes(self) -> dict[str, tuple[int, str]]:
+        """(size, sha256) of every file, in one decompression pass."""
+        factory = _HashFactory(self._members)
+        archive = self._open()
+        try:
+            archive.extractall(factory=factory)
+        except _TooBig as error:
+            raise BundleError(f"{self.path}: {error}") from None
+        except (py7zr.Bad7zFile, OSError, ValueError, EOFError) as error:
+            raise BundleError(f"{self.path} is damaged: {error}") from None
+        finally:
+            archive.close()
+        return {name: (s.size(), s.digest.hexdigest()) for name, s in factory.sinks.items()}
+
+    def verify(self) -> list[Problem]:
+        """Every integrity problem: schema, files missing, extra or altered."""
+        problems = [Problem(MANIFEST_NAME, e) for e in schema_errors("manifest", self.manifest)]
+        listed = {i["path"]: i for i in self.manifest.get("items", []) if i.get("path")}
+        actual = self.hashes()
+        for name, item in sorted(listed.items()):
+            if name not in actual:
+                problems.append(Problem(name, "listed in the manifest but not in the bundle"))
+            elif actual[name] != (item.get("size"), item.get("sha256")):
+                problems.append(
+                    Problem(
+                        name, "sha256 or size differs from the manifest (altered after collection)"
+                    )
+                )
+        for name in sorted(set(actual) - set(listed) - {MANIFEST_NAME}):
+            problems.append(Problem(name, "in the bundle but not listed in the manifest"))
+        return problems
+
+    def extract(self, destination: Path) -> list[Path]:
+        """Write every file under `destination` (names were checked at open)."""
+        written = []
+        destination.mkdir(parents=True, exist_ok=True)
+        for name in self.files():
+            target = destination.joinpath(*PurePosixPath(name).parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with self.read(name) as stream, target.open("wb") as out:
+                while chunk := stream.read(1024 * 1024):
+                    out.write(chunk)
+            written.append(target)
+        return written
+
+
+def _looks_like_password_error(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "password" in text or "crc" in text or "corrupt" in text or isinstance(error, EOFError)
+
+
+def _safe_members(
+    archive: py7zr.SevenZipFile, path: Path, max_total: int, max_ratio: int
+) -> dict[str, Member]:
+    try:
+        members: dict[str, Member] = {}
+        for entry in archive.files:
+            name = entry.filename
+            _check_name(path, name)
+            kind = entry.st_fmt
+            special = kind is not None and not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))
+            if entry.is_symlink or special:
+                raise BundleError(f"{path}: refused: {name!r} is a link or special file")
+            if name in members:
+                raise BundleError(f"{path}: refused: {name!r} appears twice")
+            members[name] = Member(name, entry.uncompressed or 0, entry.is_directory)
+    finally:
+        archive.close()
+    total = sum(m.size for m in members.values())
+    if total > max_total:
+        raise BundleError(f"{path}: refused: would expand to {total} bytes (limit {max_total})")
+    packed = max(path.stat().st_size, 1)
+    if total > 1024 * 1024 and total / packed > max_ratio:
+        raise BundleError(
+            f"{path}: refused: compression ratio {total // packed}:1 "
+            f"exceeds {max_ratio}:1 (a compression bomb?)"
+        )
+    return members
+
+
+def _check_name(path: Path, name: str) -> None:
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise BundleError(f"{path}: refused: absolute path {name!r}")
+    if ".." in pure.parts:
+        raise BundleError(f"{path}: refused: path traversal in {name!r}")
+    if "\x00" in name or not name.strip():
+        raise BundleError(f"{path}: refused: invalid member name {name!r}")
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _HashSink(Py7zIO):
+    """Hashes a member as it is decompressed; refuses more bytes than declared."""
+
+    def __init__(self, declared: int) -> None:
+        self.digest = hashlib.sha256()
+        self._size = 0
+        self._declared = declared
+
+    def write(self, s: bytes | bytearray) -> int:
+        self._size += len(s)
+        if self._size > self._declared:
+            raise _TooBig("a member expands past its declared size")
+        self.digest.update(s)
+        return len(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return offset
+
+    def flush(self) -> None:
+        return None
+
+    def size(self) -> int:
+        return self._size
+
+
+class _HashFactory(WriterFactory):
+    def __init__(self, members: dict[str, Member]) -> None:
+        self._members = members
+        self.sinks: dict[str, _HashSink] = {}
+
+    def create(self, filename: str) -> Py7zIO:
+        member = self._members.get(filename)
+        sink = _HashSink(member.size if member else 0)
+        self.sinks[filename] = sink
+        return sink
+
+
+class _QueueSink(Py7zIO):
+    """Feeds a bounded queue: the decompressor blocks while the reader is behind."""
+
+    def __init__(self, chunks: queue.Queue[bytes | BaseException | None], declared: int) -> None:
+        self._chunks = chunks
+        self._size = 0
+        self._declared = declared
+
+    def write(self, s: bytes | bytearray) -> int:
+        self._size += len(s)
+        if self._size > self._declared:
+            raise _TooBig("a member expands past its declared size")
+        self._chunks.put(bytes(s))
+        return len(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return offset
+
+    def flush(self) -> None:
+        return None
+
+    def size(self) -> int:
+        return self._size
+
+
+class MemberStream:
+    """A read-only binary stream over one member, decompressed in a thread."""
+
+    def __init__(self, open_archive: Any, name: str, declared: int) -> None:
+        self._chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(PIPE_CHUNKS)
+        self._buffer = b""
+        self._done = False
+        self._complete = False  # set by the producer only after a clean extraction
+        self._name = name
+        self._thread = threading.Thread(
+            target=self._produce, args=(open_archive, name, declared), daemon=True
+        )
+        self._thread.start()
+
+    def _produce(self, open_archive: Any, name: str, declared: int) -> None:
+        sink = _QueueSink(self._chunks, declared)
+
+        class Factory(WriterFactory):
+            def create(self, filename: str) -> Py7zIO:
+                return sink if filename == name else _HashSink(1 << 62)
+
+        try:
+            archive = open_archive()
+            try:
+                archive.extract(targets=[name], factory=Factory())
+            finally:
+                archive.close()
+            self._complete = True
+        except (_TooBig, py7zr.Bad7zFile, BadInput, OSError, ValueError, EOFError) as error:
+            self._chunks.put(error)  # raised in the reading thread
+        finally:
+            self._chunks.put(None)
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            chunk = self._chunks.get()
+            if chunk is None:
+                self._done = True
+                if not self._complete:
+                    raise BundleError(f"cannot read {self._name}: decompression failed")
+            elif isinstance(chunk, BaseException):
+                self._done = True
+                raise BundleError(f"cannot read {self._name}: {chunk}")
+            else:
+                self._buffer += chunk
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1024 * 1024):
+            yield chunk
+
+    def close(self) -> None:
+        # Drain so the producer thread can finish and release the archive.
+        while not self._done:
+            self._done = self._chunks.get() is None
+
+    def __enter__(self) -> MemberStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
