@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import queue
 import stat
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -30,7 +33,30 @@ from collector.schema import schema_errors
 MAX_TOTAL_SIZE = 64 * 1024**3
 MAX_RATIO = 1000
 MAX_MANIFEST = 64 * 1024 * 1024
-PIPE_CHUNKS = 16  # chunks in flight between the decompressor and a reader
+PIPE_CHUNKS = 8  # pieces in flight between the decompressor and a reader
+PIECE = 1024 * 1024
+
+
+# What py7zr and the codecs raise on a damaged, foreign or wrongly decrypted
+# archive. Parsing a stranger's file can fail in all these ways; each becomes a
+# BundleError with the cause, never a traceback.
+DAMAGE: tuple[type[BaseException], ...] = (
+    py7zr.Bad7zFile,
+    py7zr.exceptions.CrcError,
+    py7zr.exceptions.DecompressionError,
+    py7zr.exceptions.UnsupportedCompressionMethodError,
+    py7zr.exceptions.InternalError,
+    lzma.LZMAError,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
 
 
 class BundleError(BadInput):
@@ -80,9 +106,12 @@ class Bundle:
             raise BundleError(f"{self.path}: no such file") from None
         except py7zr.PasswordRequired:
             raise BundleError(f"{self.path} is encrypted: give its password") from None
-        except (py7zr.Bad7zFile, EOFError, OSError, ValueError) as error:
-            if self._password is not None and _looks_like_password_error(error):
-                raise BundleError(f"{self.path}: wrong password") from None
+        except DAMAGE as error:
+            if self._password is not None:
+                # py7zr cannot tell a wrong password from a damaged header.
+                raise BundleError(
+                    f"{self.path}: wrong password, or the bundle is damaged"
+                ) from None
             raise BundleError(f"{self.path} is not a readable 7z bundle: {error}") from None
 
     def _load_manifest(self) -> dict[str, Any]:
@@ -137,7 +166,9 @@ class Bundle:
             archive.extractall(factory=factory)
         except _TooBig as error:
             raise BundleError(f"{self.path}: {error}") from None
-        except (py7zr.Bad7zFile, OSError, ValueError, EOFError) as error:
+        except py7zr.PasswordRequired:
+            raise BundleError(f"{self.path} is encrypted: give its password") from None
+        except DAMAGE as error:
             raise BundleError(f"{self.path} is damaged: {error}") from None
         finally:
             archive.close()
@@ -146,7 +177,12 @@ class Bundle:
     def verify(self) -> list[Problem]:
         """Every integrity problem: schema, files missing, extra or altered."""
         problems = [Problem(MANIFEST_NAME, e) for e in schema_errors("manifest", self.manifest)]
-        listed = {i["path"]: i for i in self.manifest.get("items", []) if i.get("path")}
+        items = self.manifest.get("items")
+        listed = {
+            item["path"]: item
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("path"), str)
+        }
         actual = self.hashes()
         for name, item in sorted(listed.items()):
             if name not in actual:
@@ -175,11 +211,6 @@ class Bundle:
         return written
 
 
-def _looks_like_password_error(error: BaseException) -> bool:
-    text = str(error).lower()
-    return "password" in text or "crc" in text or "corrupt" in text or isinstance(error, EOFError)
-
-
 def _safe_members(
     archive: py7zr.SevenZipFile, path: Path, max_total: int, max_ratio: int
 ) -> dict[str, Member]:
@@ -197,6 +228,11 @@ def _safe_members(
             members[name] = Member(name, entry.uncompressed or 0, entry.is_directory)
     finally:
         archive.close()
+    files = {name for name, m in members.items() if not m.is_dir}
+    for name in members:
+        for parent in PurePosixPath(name).parents:
+            if str(parent) in files:
+                raise BundleError(f"{path}: refused: {str(parent)!r} is both a file and a folder")
     total = sum(m.size for m in members.values())
     if total > max_total:
         raise BundleError(f"{path}: refused: would expand to {total} bytes (limit {max_total})")
@@ -215,12 +251,17 @@ def _check_name(path: Path, name: str) -> None:
         raise BundleError(f"{path}: refused: absolute path {name!r}")
     if ".." in pure.parts:
         raise BundleError(f"{path}: refused: path traversal in {name!r}")
+    if any(part in ("", ".") for part in name.replace("\\", "/").split("/")):
+        raise BundleError(f"{path}: refused: empty or '.' component in {name!r}")
     if "\x00" in name or not name.strip():
         raise BundleError(f"{path}: refused: invalid member name {name!r}")
 
 
 class _TooBig(Exception):
     pass
+
+
+READ_FAILURES: tuple[type[BaseException], ...] = (_TooBig, BadInput, *DAMAGE)
 
 
 class _HashSink(Py7zIO):
@@ -275,7 +316,11 @@ class _QueueSink(Py7zIO):
         self._size += len(s)
         if self._size > self._declared:
             raise _TooBig("a member expands past its declared size")
-        self._chunks.put(bytes(s))
+        # py7zr hands over tens of MiB at once; queue small pieces so that what
+        # waits for the reader stays within PIPE_CHUNKS x PIECE bytes.
+        view = memoryview(s)
+        for start in range(0, len(view), PIECE):
+            self._chunks.put(bytes(view[start : start + PIECE]))
         return len(s)
 
     def read(self, size: int | None = None) -> bytes:
@@ -296,7 +341,7 @@ class MemberStream:
 
     def __init__(self, open_archive: Any, name: str, declared: int) -> None:
         self._chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(PIPE_CHUNKS)
-        self._buffer = b""
+        self._buffer = bytearray()
         self._done = False
         self._complete = False  # set by the producer only after a clean extraction
         self._name = name
@@ -319,7 +364,9 @@ class MemberStream:
             finally:
                 archive.close()
             self._complete = True
-        except (_TooBig, py7zr.Bad7zFile, BadInput, OSError, ValueError, EOFError) as error:
+        except py7zr.PasswordRequired:
+            self._chunks.put(BundleError("the bundle is encrypted: give its password"))
+        except READ_FAILURES as error:
             self._chunks.put(error)  # raised in the reading thread
         finally:
             self._chunks.put(None)
@@ -336,10 +383,9 @@ class MemberStream:
                 raise BundleError(f"cannot read {self._name}: {chunk}")
             else:
                 self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        end = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        data = bytes(self._buffer[:end])
+        del self._buffer[:end]
         return data
 
     def __iter__(self) -> Iterator[bytes]:

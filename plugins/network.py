@@ -119,7 +119,7 @@ def _process_name(pid: int | None) -> str | None:
     if pid is None:
         return None
     try:
-        return psutil.Process(pid).name()
+        return str(psutil.Process(pid).name())
     except psutil.Error:
         return None
 
