@@ -29,6 +29,7 @@ from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
 from collector.redact import BASELINE_RULES, PEM_RULE, Rule, redact_bytes, redact_text
 from collector.runner import OK, Limits, PluginRun, Progress, Runner
+from collector.schema import has_schema, schema_errors
 from collector.spec import Spec
 
 # Room kept free beyond the estimate, for the manifest and file-system overhead.
@@ -201,11 +202,10 @@ def _ran(run: PluginRun) -> bool:
 
 
 def _collected(run: PluginRun, staging: Path) -> Collected:
-    staged = {
-        r.spec_name: staging / r.bundle_path
-        for r in run.results
-        if r.outcome == OK and r.bundle_path
-    }
+    staged: dict[str, dict[str, Path]] = {}
+    for result in run.results:
+        if result.outcome == OK and result.bundle_path:
+            staged.setdefault(result.spec_name, {})[result.source] = staging / result.bundle_path
     return Collected(staged)
 
 
@@ -220,10 +220,20 @@ def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
         if error is not None or not isinstance(value, dict):
             run.plan.error = error or f"facts() returned {type(value).__name__}, not a dict"
             continue
-        if value:
-            # Facts come from redacted items, but pass the stage once more: it is cheap.
-            text = redact_bytes(json.dumps(value, default=str).encode())[0]
-            facts[plugin.name] = json.loads(text)
+        if not value:
+            continue
+        # Facts come from redacted items, but pass the stage once more: it is cheap.
+        value = json.loads(redact_bytes(json.dumps(value, default=str).encode())[0])
+        problems = (
+            schema_errors(f"facts_{plugin.name}", value)
+            if has_schema(f"facts_{plugin.name}")
+            else []
+        )
+        if problems:
+            # A parser surprised by a real host must not cost the whole bundle.
+            run.plan.error = f"facts do not match their schema, left out: {problems[0]}"
+            continue
+        facts[plugin.name] = value
     return facts
 
 

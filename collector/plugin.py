@@ -59,29 +59,41 @@ class Context:
 
 
 class Collected:
-    """Read access to one plugin's collected (already redacted) items, by spec name.
+    """Read access to one plugin's collected (already redacted) items.
 
-    Items are read lazily and only up to `limit` bytes: facts come from small
-    command outputs, never from whole logs.
+    Items are found by spec name; a glob or log spec may have collected several
+    files under one name, told apart by their host path (`sources`). Items are
+    read lazily and only up to `limit` bytes: facts come from small command
+    outputs, never from whole logs.
     """
 
-    def __init__(self, staged: Mapping[str, Path], limit: int = 8 * 1024 * 1024) -> None:
-        self._staged = staged
+    def __init__(
+        self, staged: Mapping[str, Mapping[str, Path]], limit: int = 8 * 1024 * 1024
+    ) -> None:
+        self._staged = staged  # spec name -> {source: staged file}
         self._limit = limit
 
-    def bytes(self, name: str) -> bytes | None:
-        path = self._staged.get(name)
+    def sources(self, name: str) -> list[str]:
+        """Host paths (or command lines) collected under a spec name."""
+        return sorted(self._staged.get(name, {}))
+
+    def bytes(self, name: str, source: str | None = None) -> bytes | None:
+        """The item's bytes; for a multi-file spec, the file from `source`
+        (default: the first by name)."""
+        found = self._staged.get(name, {})
+        key = source if source is not None else min(found, default=None)
+        path = found.get(key) if key is not None else None
         if path is None:
             return None
         with path.open("rb") as stream:
             return stream.read(self._limit)
 
-    def text(self, name: str) -> str | None:
-        data = self.bytes(name)
+    def text(self, name: str, source: str | None = None) -> str | None:
+        data = self.bytes(name, source)
         return None if data is None else data.decode("utf-8", errors="replace")
 
-    def json(self, name: str) -> Any:
-        data = self.bytes(name)
+    def json(self, name: str, source: str | None = None) -> Any:
+        data = self.bytes(name, source)
         return None if data is None else json.loads(data)
 
 

@@ -24,8 +24,9 @@ SECRET_KEY = (
     rb"|private_?key|keystash)[\w.-]*"
     rb"|pass"
 )
-# PWD/OLDPWD in an environment listing is the working directory, not a password.
-_CWD_KEYS = {b"pwd", b"oldpwd"}
+# OLDPWD in an environment listing is a directory, never a password. (PWD is
+# also db2cli.ini's password key, so PWD=/home/x is masked: safe over precise.)
+_CWD_KEYS = {b"oldpwd"}
 # Names that contain a secret word but hold a setting about secrets, not one:
 # ipfrag_secret_interval, password_max_age, PasswordFile, token_expiry...
 _SETTING_SUFFIX = re.compile(
@@ -63,7 +64,10 @@ class Rule:
     triggers: tuple[bytes, ...]
 
 
-def _keep_key(match: re.Match[bytes]) -> bytes:
+def mask_secret_value(match: re.Match[bytes]) -> bytes:
+    """Replacement for rules with `lead`, `key`, `val` and `trail` groups: masks
+    the value unless the key names a setting about secrets (password_max_age) or
+    the value is a known non-secret (files, yes, none)."""
     key, value = match.group("key"), match.group("val")
     if key.lower() in _CWD_KEYS and value.startswith(b"/"):
         return match.group(0)
@@ -72,12 +76,14 @@ def _keep_key(match: re.Match[bytes]) -> bytes:
     return match.group("lead") + MASK + match.group("trail")
 
 
-def _rule(
+def make_rule(
     name: str,
     pattern: bytes,
     replace: Callable[[re.Match[bytes]], bytes],
     triggers: tuple[bytes, ...],
 ) -> Rule:
+    """A rule for the table: case-insensitive, ^/$ at line boundaries. Plugins
+    build their `redaction_rules` with it."""
     return Rule(name, re.compile(pattern, re.IGNORECASE | re.MULTILINE), replace, triggers)
 
 
@@ -96,53 +102,53 @@ _SECRET_KEY_TRIGGERS = (
 BASELINE_RULES: tuple[Rule, ...] = (
     # password="a b c" / password='x' / "password": "x" (XML attributes, quoted
     # ini and shell values, JSON)
-    _rule(
+    make_rule(
         "quoted_secret_value",
         rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[\"']?[^\S\n]*[:=][^\S\n]*(?P<q>[\"']))"
         rb"(?P<val>(?!\*{8})[^\"'\n]+)(?P<trail>(?P=q))",
-        _keep_key,
+        mask_secret_value,
         _SECRET_KEY_TRIGGERS,
     ),
     # <parameter name="Password" value="x"/> (db2dsdriver.cfg, WebSphere custom properties)
-    _rule(
+    make_rule(
         "named_secret_value",
         rb"(?P<lead>\bname[^\S\n]*=[^\S\n]*(?P<q>[\"'])(?P<key>" + SECRET_KEY + rb")(?P=q)"
         rb"[^\S\n]+value[^\S\n]*=[^\S\n]*(?P<q2>[\"']))(?P<val>(?!\*{8})[^\"'\n]*)(?P<trail>(?P=q2))",
-        _keep_key,
+        mask_secret_value,
         _SECRET_KEY_TRIGGERS,
     ),
     # <password>x</password>
-    _rule(
+    make_rule(
         "xml_secret_element",
         rb"(?P<lead><(?P<key>" + SECRET_KEY + rb")>)(?P<val>(?!\*{8})[^<\n]+)(?P<trail></)",
-        _keep_key,
+        mask_secret_value,
         _SECRET_KEY_TRIGGERS,
     ),
     # YAML-style `password: two words  # comment`: the value is the rest of the line
-    _rule(
+    make_rule(
         "yaml_secret_value",
         rb"(?P<lead>^[^\S\n]*(?:-[^\S\n]+)?(?P<key>" + SECRET_KEY + rb"):[^\S\n]+)"
         rb"(?P<val>(?!\*{8})[^\s\"'#|>][^\n#]*?)(?P<trail>[^\S\n]*(?:#[^\n]*)?$)",
-        _keep_key,
+        mask_secret_value,
         _SECRET_KEY_TRIGGERS,
     ),
     # password=x, password: x, PWD=x; (ini, properties, YAML, ODBC strings, argv)
-    _rule(
+    make_rule(
         "secret_key_value",
         rb"(?P<lead>\b(?P<key>" + SECRET_KEY + rb")[\"']?[^\S\n]*[:=][^\S\n]*)"
         rb"(?P<val>(?!\*{8})[^\s\"'<>;,&]+)(?P<trail>)",
-        _keep_key,
+        mask_secret_value,
         _SECRET_KEY_TRIGGERS,
     ),
     # scheme://user:secret@host
-    _rule(
+    make_rule(
         "url_credentials",
         rb"(?P<lead>\b[a-z][a-z0-9+.-]*://[^\s/:@]+:)(?P<val>(?!\*{8})[^\s/@]+)(?P<trail>@)",
         lambda m: m.group("lead") + MASK + m.group("trail"),
         (b"://",),
     ),
     # WebSphere / Liberty encoded passwords: {xor}..., {aes}..., {custom:x}...
-    _rule(
+    make_rule(
         "ibm_encoded_password",
         rb"(?P<lead>\{(?:xor|aes|custom:[^}\s]*)\})(?P<val>(?!\*{8})[A-Za-z0-9+/=._-]+)",
         lambda m: m.group("lead") + MASK,
@@ -313,6 +319,8 @@ SECRET_NAMES = frozenset(
         "id_ed25519",
         "id_ecdsa_sk",
         "id_ed25519_sk",
+        "ltpa.keys",  # WebSphere/Liberty LTPA keys
+        "passwd_file",  # Informix onpassword (Enterprise Replication, Connection Manager)
     }
 )
 _KEY_SNIFF = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY|\bPRIVATE KEY BLOCK-----")
@@ -321,11 +329,11 @@ SNIFF_BYTES = 4096
 
 def secret_file_reason(path: str, head: bytes = b"") -> str | None:
     """Why a file must never be collected, or None. `head`: its first bytes."""
-    name = PurePosixPath(path).name
-    lower = name.lower()
-    suffix = PurePosixPath(lower).suffix
-    if suffix in SECRET_SUFFIXES:
-        return f"secret file type {suffix}"
+    lower = PurePosixPath(path).name.lower()
+    # Every suffix counts: key.kdb.bak and key.sth.old are still key stores.
+    for suffix in PurePosixPath(lower).suffixes:
+        if suffix in SECRET_SUFFIXES:
+            return f"secret file type {suffix}"
     if lower in SECRET_NAMES or (lower.startswith("ssh_host_") and lower.endswith("_key")):
         return "secret file (credentials or private key)"
     if _KEY_SNIFF.search(head):

@@ -27,7 +27,7 @@ from collector.command import run_command
 from collector.host import Host
 from collector.logwindow import LogFormat, record_start_at_or_after, window_start
 from collector.plan import Item, PluginPlan, Skipped
-from collector.redact import Rule, StreamRedactor
+from collector.redact import Rule, StreamRedactor, redact_bytes
 from collector.spec import CommandSpec, FactSpec, LogSpec
 
 OK, SKIPPED, FAILED, TIMED_OUT = "ok", "skipped", "failed", "timed_out"
@@ -253,11 +253,14 @@ class Runner:
             return _result(
                 item, TIMED_OUT, f"killed after {timeout:.0f}s timeout", captured=captured
             )
-        if run.exit_code != 0:
-            detail = run.stderr_tail.strip().splitlines()[-1:] or [""]
-            reason = f"exit status {run.exit_code}" + (f": {detail[0]}" if detail[0] else "")
+        if run.exit_code not in spec.ok_exit_codes:
+            # The last stderr line explains the failure; it passes the redactor
+            # like every other byte that reaches the manifest.
+            detail = (run.stderr_tail.strip().splitlines() or [""])[-1]
+            detail = redact_bytes(detail.encode(), self.rules)[0].decode(errors="replace")
+            reason = f"exit status {run.exit_code}" + (f": {detail}" if detail else "")
             return _result(item, FAILED, reason, captured=captured, exit_code=run.exit_code)
-        return _result(item, OK, captured=captured, exit_code=0)
+        return _result(item, OK, captured=captured, exit_code=run.exit_code)
 
     def _fact(self, item: Item, spec: FactSpec) -> ItemResult:
         value, error = guarded(lambda: spec.collect(self.host))

@@ -12,8 +12,20 @@ from referencing import Registry, Resource
 
 from collector.errors import BadInput
 
-SCHEMA_FILES = ("profile", "case", "manifest")
+
+@cache
+def schema_names() -> list[str]:
+    """Every schema shipped in schemas/ (profile, case, manifest, facts_<plugin>)."""
+    folder = resources.files("collector.schemas")
+    suffix = ".schema.json"
+    return sorted(f.name[: -len(suffix)] for f in folder.iterdir() if f.name.endswith(suffix))
+
+
 MANIFEST_SCHEMA_VERSION = "1.0"
+
+
+def has_schema(name: str) -> bool:
+    return name in schema_names()
 
 
 @cache
@@ -26,7 +38,7 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def _validator(name: str) -> Draft202012Validator:
     registry: Registry[Any] = Registry().with_resources(
-        (load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in SCHEMA_FILES
+        (load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in schema_names()
     )
     return Draft202012Validator(
         load_schema(name),

@@ -91,12 +91,15 @@ class CommandSpec(Spec):
     `run_as`: when pa-collect runs as root, the command runs as this user through
     a login shell (`su - USER -c ...`), so it gets the owner's environment (Db2's
     db2profile, for one). Otherwise it runs as the caller, with `env` added.
+    `ok_exit_codes`: exit statuses that mean the command worked (Informix's
+    `onstat -` reports the server mode in its exit status).
     """
 
     argv: tuple[str, ...]
     timeout: float = 30.0
     run_as: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, compare=False)
+    ok_exit_codes: frozenset[int] = frozenset({0})
 
     def __post_init__(self) -> None:
         if not self.argv:

@@ -64,8 +64,9 @@ def product_host(fake_host: FakeHost) -> Callable[[str], FakeHost]:
     def install(product: str) -> FakeHost:
         source = DATA / product
         if (source / "sysroot").is_dir():
-            shutil.copytree(source / "sysroot", fake_host.sysroot, symlinks=True,
-                            dirs_exist_ok=True)
+            shutil.copytree(
+                source / "sysroot", fake_host.sysroot, symlinks=True, dirs_exist_ok=True
+            )
         if (source / "bin").is_dir():
             shutil.copytree(source / "bin", fake_host.bin, dirs_exist_ok=True)
         return fake_host

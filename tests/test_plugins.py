@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CUSTOMER, DATA, FakeHost, RunPa, extract, only_bundle
+from conftest import DATA, FakeHost, RunPa, extract, only_bundle
 
 from collector.errors import PluginError
 from collector.plugin import Plugin, validate_plugin_class

@@ -163,7 +163,6 @@ def test_already_masked_value_is_not_counted_again() -> None:
         b"DB2 v11.5.9.0 s2310270807 DYN2310270807AMD64\n",
         b'SQL0104N  An unexpected token "X" was found following "SELECT".\n',
         b"passwd: files systemd\n",
-        b"PWD=/home/db2inst1\n",
         b"OLDPWD=/tmp\n",
         b"net.ipv4.ipfrag_secret_interval = 600\n",
         b"bypass=yes\n",
@@ -376,3 +375,8 @@ def test_name_value_attribute_pairs_are_masked() -> None:
     assert b'<parameter name="Password" value="********"/>' in out
     assert b'<parameter name="CommProtocol" value="TCPIP"/>' in out
     assert hits == 1
+
+
+def test_pwd_is_masked_even_when_it_looks_like_a_directory() -> None:
+    """db2cli.ini's PWD is a password; losing an env listing's cwd is the safe side."""
+    assert redact(b"PWD=/s3cret\n") == (b"PWD=********\n", {"secret_key_value": 1})

@@ -114,3 +114,17 @@ def test_free_space_check_refuses_early(tmp_path: Path) -> None:
     with pytest.raises(NoBundle, match="not enough free space"):
         check_free_space(tmp_path, 1 << 60)
     check_free_space(tmp_path, 1)
+
+
+class Leaky(Plugin):
+    name = "leaky"
+
+    def specs(self, ctx: Context) -> list[Spec]:
+        return [CommandSpec(name="fails", argv=("fails",))]
+
+
+def test_failure_reason_from_stderr_is_redacted(tmp_path: Path) -> None:
+    host = host_with(tmp_path, {"fails": "echo 'loginPassword=SECRETX-STDERR' >&2; exit 3"})
+    item = run(Leaky(), host, tmp_path).results[0]
+    assert item.outcome == "failed"
+    assert item.reason == "exit status 3: loginPassword=********"
