@@ -14,10 +14,12 @@ import lzma
 import queue
 import stat
 import struct
+import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
@@ -25,7 +27,11 @@ from typing import Any
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
+from collector.boundary import guarded
+from collector.discovery import discover_plugins
 from collector.errors import BadInput
+from collector.findings import Finding, by_severity, core_findings
+from collector.logwindow import LogFormat, Record, iter_records
 from collector.manifest import MANIFEST_NAME
 from collector.schema import schema_errors
 
@@ -177,11 +183,10 @@ class Bundle:
     def verify(self) -> list[Problem]:
         """Every integrity problem: schema, files missing, extra or altered."""
         problems = [Problem(MANIFEST_NAME, e) for e in schema_errors("manifest", self.manifest)]
-        items = self.manifest.get("items")
         listed = {
             item["path"]: item
-            for item in (items if isinstance(items, list) else [])
-            if isinstance(item, dict) and isinstance(item.get("path"), str)
+            for item in _items(self.manifest)
+            if isinstance(item.get("path"), str)
         }
         actual = self.hashes()
         for name, item in sorted(listed.items()):
@@ -197,6 +202,74 @@ class Bundle:
             problems.append(Problem(name, "in the bundle but not listed in the manifest"))
         return problems
 
+    def facts(self, product: str) -> dict[str, Any]:
+        """The structured facts a plugin recorded (empty when it did not run)."""
+        facts = self.manifest.get("facts")
+        value = facts.get(product) if isinstance(facts, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    def logs(self, plugin: str | None = None) -> list[str]:
+        """Bundle paths of the log items that have a parser (optionally one plugin's)."""
+        return sorted(
+            item["path"]
+            for item in _items(self.manifest)
+            if isinstance(item.get("format"), dict)
+            and isinstance(item.get("path"), str)
+            and (plugin is None or item.get("plugin") == plugin)
+        )
+
+    def records(
+        self, log: str, since: datetime | None = None, level: str | None = None
+    ) -> Iterator[Record]:
+        """Parsed records of a collected log, by the owning plugin's parser,
+        optionally only those at or after `since` and of one `level`
+        (case-insensitive). Streams: the member is spooled to a temporary file,
+        never held in memory."""
+        fmt = self._log_format(log)
+        with tempfile.TemporaryFile() as spool:
+            with self.read(log) as stream:
+                for chunk in stream:
+                    spool.write(chunk)
+            spool.seek(0)
+            for record in iter_records(spool, fmt):
+                if since is not None and (record.timestamp is None or record.timestamp < since):
+                    continue
+                if level is not None and (record.level or "").lower() != level.lower():
+                    continue
+                yield record
+
+    def _log_format(self, log: str) -> LogFormat:
+        item = next((i for i in _items(self.manifest) if i.get("path") == log), None)
+        described = item.get("format") if item else None
+        if not isinstance(described, dict) or item is None:
+            raise BundleError(f"{log} is not a parsed log in this bundle")
+        plugin = discover_plugins().plugins.get(str(item.get("plugin")))
+        factory = plugin.log_formats.get(str(described.get("name"))) if plugin else None
+        if factory is None:
+            raise BundleError(
+                f"no installed plugin parses {log} (format {described.get('name')!r} of "
+                f"plugin {item.get('plugin')!r})"
+            )
+        options = described.get("options")
+        return factory(**(options if isinstance(options, dict) else {}))
+
+    def findings(self) -> list[Finding]:
+        """Core findings plus every installed plugin's, most severe first."""
+        found = core_findings(self.manifest)
+        for name, plugin in discover_plugins().plugins.items():
+            if name not in self.manifest.get("facts", {}) and not self.logs(name):
+                continue
+            value, error = guarded(lambda p=plugin: list(p.findings(self)))  # type: ignore[misc]
+            if error is not None:
+                found.append(
+                    Finding(
+                        f"{name}.rules_failed", "low", f"the {name} plugin's rules failed: {error}"
+                    )
+                )
+            else:
+                found.extend(value or [])
+        return by_severity(found)
+
     def extract(self, destination: Path) -> list[Path]:
         """Write every file under `destination` (names were checked at open)."""
         written = []
@@ -209,6 +282,13 @@ class Bundle:
                     out.write(chunk)
             written.append(target)
         return written
+
+
+def _items(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's item entries that are objects (a damaged manifest may hold
+    anything; verify() reports that, readers skip it)."""
+    items = manifest.get("items")
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _safe_members(

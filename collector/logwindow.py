@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # Bisection stops when the range is this small; the rest is a linear scan.
 SCAN_BLOCK = 64 * 1024
@@ -52,6 +52,15 @@ class LogFormat:
     def parse(self, offset: int, raw: bytes, timestamp: datetime | None) -> Record:
         text = raw.decode(self.encoding, errors="replace")
         return Record(offset, timestamp, None, None, text.rstrip("\n"))
+
+    def options(self) -> dict[str, str]:
+        """Settings this instance was made with (e.g. a date order), recorded in the
+        manifest so that an engineer's reader builds the same format again with
+        the owning plugin's `log_formats[name](**options)`."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options()}
 
 
 def aware(moment: datetime) -> datetime:

@@ -101,6 +101,8 @@ def item_entry(result: ItemResult) -> dict[str, Any]:
             redactions=sum(captured.redactions.values()),
             redaction_rules=dict(captured.redactions),
         )
+    if result.log_format is not None:
+        entry["format"] = result.log_format
     if result.window_start is not None:
         entry["window_start"] = result.window_start
     if result.kind == "command" and result.outcome != "skipped":

@@ -10,13 +10,15 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from collector.errors import PluginError
+from collector.findings import BundleView, Finding
+from collector.logwindow import LogFormat
 from collector.redact import Rule
 from collector.spec import Spec
 
@@ -113,6 +115,9 @@ class Plugin:
     budget: ClassVar[float] = 120.0
     # Product-specific redaction rules, added to the central redactor's table.
     redaction_rules: ClassVar[tuple[Rule, ...]] = ()
+    # The log formats this plugin's LogSpecs use, by LogFormat.name: the engineer's
+    # reader rebuilds a log's parser from the manifest with log_formats[name](**options).
+    log_formats: ClassVar[Mapping[str, Callable[..., LogFormat]]] = {}
 
     def applies(self, host: Host) -> Applicability:
         """Why this plugin does or does not apply to the host."""
@@ -151,6 +156,18 @@ class Plugin:
     def facts(self, collected: Collected) -> dict[str, Any]:
         """Structured facts for the manifest, parsed from collected items."""
         return {}
+
+    def snapshot_specs(self, ctx: Context) -> Iterable[Spec]:
+        """The light periodic profile (`pa-collect snapshot`): quick status
+        commands, configuration, logs (windowed since the previous snapshot).
+        Default: nothing, so a plugin takes part in snapshots only on purpose."""
+        return ()
+
+    def findings(self, bundle: BundleView) -> Iterable[Finding]:
+        """Problems an engineer should see first, from a bundle's facts and
+        records (an end-of-support release, HADR not in PEER, a queue manager
+        not running...). Called on the engineer's side, never on the host."""
+        return ()
 
 
 def validate_plugin_class(candidate: object) -> type[Plugin]:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from collector.boundary import guarded
 from collector.capture import BoundedSpool, Captured, capture_file, capture_stream
@@ -55,6 +55,7 @@ class ItemResult:
     duration: float = 0.0
     finished: float = 0.0  # seconds from the start of the run
     window_start: int | None = None  # logs: offset of the first record in the window
+    log_format: dict[str, Any] | None = None  # logs: LogFormat.describe()
     secret: bool = False
 
     @classmethod
@@ -321,4 +322,5 @@ def _result(
         captured,
         exit_code,
         window_start=window_start,
+        log_format=item.spec.format.describe() if isinstance(item.spec, LogSpec) else None,
     )

@@ -619,6 +619,7 @@ def keystore_specs(instance: str, dbm: Mapping[str, str]) -> list[Spec]:
 
 class Db2(Plugin):
     name = "db2"
+    log_formats = {"db2diag": Db2DiagFormat}
     description = "IBM Db2 LUW: level, license, instances, configuration, db2diag logs, HADR"
     commands = ("db2ls", "db2level", "db2ilist")
     paths = ("/var/db2/global.reg",)

@@ -165,6 +165,9 @@ class ConsoleLogFormat(LogFormat):
     def __init__(self, date_order: str | None = None) -> None:
         self.date_order = date_order
 
+    def options(self) -> dict[str, str]:
+        return {"date_order": self.date_order} if self.date_order else {}
+
     def timestamp(self, header: re.Match[bytes], stream: BinaryIO, offset: int) -> datetime | None:
         ampm = header.group("ampm")
         moment = console_datetime(
@@ -742,6 +745,7 @@ def server_specs(server: DataDir) -> list[Spec]:
 
 class Domino(Plugin):
     name = "domino"
+    log_formats = {"domino-console": ConsoleLogFormat, "domino-http-access": AccessLogFormat}
     description = "HCL Domino server: notes.ini, console log, NSD reports, release"
     paths = (
         *(f"{d}/{PROGRAM_SUBDIR}/server" for d in INSTALL_DIRS),

@@ -1054,3 +1054,7 @@ def decode(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+# Set after the class body: the format class is defined further down.
+Informix.log_formats = {"informix_online_log": OnlineLog}

@@ -82,6 +82,9 @@ class AmqerrFormat(LogFormat):
     def __init__(self, codepage: str | None = None) -> None:
         self.codepage = codepage
 
+    def options(self) -> dict[str, str]:
+        return {"codepage": self.codepage} if self.codepage else {}
+
     def timestamp(self, header: re.Match[bytes], stream: BinaryIO, offset: int) -> datetime | None:
         # Time(...) is UTC and locale-free: the header date is neither.
         stream.seek(offset)
@@ -357,6 +360,7 @@ def mq_command(ctx: Context, command: str) -> str:
 
 class MQ(Plugin):
     name = "mq"
+    log_formats = {"mq_amqerr": AmqerrFormat}
     description = "IBM MQ: version, installations, queue managers, error logs and FDC files"
     commands = ("dspmqver", "dspmq")
     paths = ("/opt/mqm/bin/dspmqver", "/usr/mqm/bin/dspmqver", MQS_INI, MQINST_INI)

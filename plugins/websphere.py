@@ -869,3 +869,7 @@ def _profile_facts(profile: dict[str, Any], ffdc: dict[str, Any] | None) -> dict
         "servers_not_collected": profile["servers_not_collected"],
         "ffdc": {"folder": ffdc["folder"], "count": ffdc["count"], "newest": newest},
     }
+
+
+# Set after the class body: the format class is defined further down.
+WebSphere.log_formats = {"websphere-systemout": SystemOutFormat}
