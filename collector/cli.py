@@ -24,6 +24,7 @@ from collector.discovery import discover_plugins
 from collector.errors import BadInput, ExitStatus, PaCollectError
 from collector.host import Host
 from collector.logwindow import parse_since
+from collector.password import PASSWORD_ENV, bundle_password
 from collector.profile import (
     FIELD_LABELS,
     Profile,
@@ -42,7 +43,6 @@ from collector.summary import (
     summary_document,
 )
 
-PASSWORD_ENV = "PA_COLLECT_PASSWORD"
 # Product selections passed to plugins in Context.selection.
 SELECTIONS = ("instance", "database", "profile_name", "qmgr")
 
@@ -311,21 +311,15 @@ def _card_with(profile: Profile, key: str) -> Callable[[str], Profile]:
 
 
 def _password(host: Host, options: dict[str, Any], interactive: bool) -> str | None:
-    if options["password_file"] is not None:
-        try:
-            lines = options["password_file"].read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise BadInput(f"cannot read password file: {error.strerror}") from None
-        if not lines or not lines[0]:
-            raise BadInput(f"password file {options['password_file']} is empty")
-        return str(lines[0])
-    if not options["encrypt"]:
+    if options["password_file"] is None and not options["encrypt"]:
         return None
-    if host.env.get(PASSWORD_ENV):
-        return host.env[PASSWORD_ENV]
-    if not interactive:
-        raise BadInput(f"--encrypt needs a password: set ${PASSWORD_ENV} or use --password-file")
-    return str(click.prompt("Bundle password", hide_input=True, confirmation_prompt=True, err=True))
+    return bundle_password(
+        host,
+        options["password_file"],
+        interactive=interactive,
+        confirm=True,
+        why="--encrypt needs a password",
+    )
 
 
 @cli.command("plugins")
@@ -408,6 +402,9 @@ def profile_show(path: Path | None) -> None:
         raise BadInput("no customer card found (run: pa-collect profile init)")
     click.echo(f"# {found_at}")
     click.echo(to_toml(profile), nl=False)
+
+
+# Commands of other areas live in their own modules and register themselves here.
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
