@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,16 @@ from collector.host import Host
 from collector.schema import validate
 
 PROFILE_ENV = "PA_COLLECT_PROFILE"
+UPLOAD_KEYS = (
+    "upload_url",
+    "sftp_host",
+    "sftp_port",
+    "sftp_user",
+    "sftp_path",
+    "sftp_known_hosts",
+    "sftp_fingerprint",
+    "sftp_key_file",
+)
 PROFILE_FILE = "profile.toml"
 
 
@@ -34,10 +45,14 @@ class Profile:
     service_start: str = ""
     service_end: str = ""
     products: tuple[str, ...] = field(default_factory=tuple)
+    # Where --upload sends bundles (upload_url, sftp_*): the tool's settings,
+    # kept on the card for convenience but never part of a manifest.
+    upload: Mapping[str, Any] = field(default_factory=dict)
 
     def as_document(self) -> dict[str, Any]:
-        """The schema's shape: only the fields that are set."""
-        document = {k: v for k, v in asdict(self).items() if v not in ("", ())}
+        """The card in the schema's shape, only the fields that are set (without
+        the upload settings: this is what a manifest's customer section holds)."""
+        document = {k: v for k, v in asdict(self).items() if k != "upload" and v not in ("", ())}
         if "products" in document:
             document["products"] = list(document["products"])
         return document
@@ -111,9 +126,9 @@ def profile_from_document(document: dict[str, Any], where: str) -> Profile:
     )
     if start and end and end < start:
         raise BadInput(f"profile {where}: service_end {end} is before service_start {start}")
-    values = dict(document)
-    values["products"] = tuple(values.get("products", ()))
-    return Profile(**values)
+    card = {k: v for k, v in document.items() if k not in UPLOAD_KEYS}
+    card["products"] = tuple(card.get("products", ()))
+    return Profile(**card, upload={k: v for k, v in document.items() if k in UPLOAD_KEYS})
 
 
 def _iso_date(text: str) -> date | None:
@@ -144,12 +159,14 @@ def to_toml(profile: Profile) -> str:
     lines = ["# pa-collect customer card (PA contact card)"]
     for f in fields(Profile):
         value = getattr(profile, f.name)
-        if not value:
+        if not value or f.name == "upload":
             continue
         if f.name == "products":
             lines.append(f"products = [{', '.join(_toml_string(p) for p in value)}]")
         else:
             lines.append(f"{f.name} = {_toml_string(value)}")
+    for key, value in profile.upload.items():
+        lines.append(f"{key} = {value if isinstance(value, int) else _toml_string(str(value))}")
     return "\n".join(lines) + "\n"
 
 
@@ -160,6 +177,6 @@ def _toml_string(value: str) -> str:
 
 def with_overrides(profile: Profile, **overrides: str | None) -> Profile:
     """Command-line values win over the card's; validated like the card."""
-    document = profile.as_document()
+    document = {**profile.as_document(), **profile.upload}
     document.update({k: v for k, v in overrides.items() if v})
     return profile_from_document(document, "(with command-line overrides)")

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures for a real pa-intake server (tls, registered, make_intake, intake).
+pytest_plugins = ["intake_server"]
+
 DATA = Path(__file__).parent / "data"
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")
 CUSTOMER = ["--customer-number", "1234567", "--contract-number", "PA-778899"]

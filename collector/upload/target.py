@@ -23,19 +23,12 @@ from typing import ClassVar
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from collector.errors import BadInput
+from collector.profile import UPLOAD_KEYS
 
 FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}$")
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
-SETTING_KEYS = (
-    "upload_url",
-    "sftp_host",
-    "sftp_port",
-    "sftp_user",
-    "sftp_path",
-    "sftp_known_hosts",
-    "sftp_fingerprint",
-    "sftp_key_file",
-)
+# The profile keys that name the target (see collector.profile).
+SETTING_KEYS = UPLOAD_KEYS
 
 
 @dataclass(frozen=True, kw_only=True)
