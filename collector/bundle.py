@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
+import os
 import queue
 import stat
 import struct
@@ -69,6 +70,10 @@ class BundleError(BadInput):
     """The bundle cannot be opened or is unsafe; the message says why."""
 
 
+class PasswordNeeded(BundleError):
+    """The bundle is encrypted and no password was given."""
+
+
 @dataclass(frozen=True)
 class Member:
     name: str
@@ -111,7 +116,7 @@ class Bundle:
         except FileNotFoundError:
             raise BundleError(f"{self.path}: no such file") from None
         except py7zr.PasswordRequired:
-            raise BundleError(f"{self.path} is encrypted: give its password") from None
+            raise PasswordNeeded(f"{self.path} is encrypted: give its password") from None
         except DAMAGE as error:
             if self._password is not None:
                 # py7zr cannot tell a wrong password from a damaged header.
@@ -173,7 +178,7 @@ class Bundle:
         except _TooBig as error:
             raise BundleError(f"{self.path}: {error}") from None
         except py7zr.PasswordRequired:
-            raise BundleError(f"{self.path} is encrypted: give its password") from None
+            raise PasswordNeeded(f"{self.path} is encrypted: give its password") from None
         except DAMAGE as error:
             raise BundleError(f"{self.path} is damaged: {error}") from None
         finally:
@@ -244,14 +249,20 @@ class Bundle:
         if not isinstance(described, dict) or item is None:
             raise BundleError(f"{log} is not a parsed log in this bundle")
         plugin = discover_plugins().plugins.get(str(item.get("plugin")))
-        factory = plugin.log_formats.get(str(described.get("name"))) if plugin else None
+        formats = plugin.log_formats if plugin else ()
+        factory = next((f for f in formats if f.name == described.get("name")), None)
         if factory is None:
             raise BundleError(
                 f"no installed plugin parses {log} (format {described.get('name')!r} of "
                 f"plugin {item.get('plugin')!r})"
             )
         options = described.get("options")
-        return factory(**(options if isinstance(options, dict) else {}))
+        try:
+            return factory(**(options if isinstance(options, dict) else {}))
+        except (TypeError, ValueError, LookupError) as error:
+            raise BundleError(
+                f"{log}: the manifest's format options are unusable: {error}"
+            ) from None
 
     def findings(self) -> list[Finding]:
         """Core findings plus every installed plugin's, most severe first."""
@@ -271,17 +282,43 @@ class Bundle:
         return by_severity(found)
 
     def extract(self, destination: Path) -> list[Path]:
-        """Write every file under `destination` (names were checked at open)."""
-        written = []
+        """Write every file under `destination` (names were checked at open).
+
+        Never writes through a link or over an existing file, and on failure
+        removes what it wrote, so a half-extracted tree is never left behind."""
+        written: list[Path] = []
         destination.mkdir(parents=True, exist_ok=True)
-        for name in self.files():
-            target = destination.joinpath(*PurePosixPath(name).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with self.read(name) as stream, target.open("wb") as out:
-                while chunk := stream.read(1024 * 1024):
-                    out.write(chunk)
-            written.append(target)
+        try:
+            for name in self.files():
+                target = destination.joinpath(*PurePosixPath(name).parts)
+                _make_parents(destination, target)
+                self._extract_one(name, target)
+                written.append(target)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return written
+
+    def _extract_one(self, name: str, target: Path) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(target, flags, 0o600)
+        except OSError as error:
+            raise BundleError(f"cannot extract {name} to {target}: {error.strerror}") from None
+        with self.read(name) as stream, os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                out.write(chunk)
+
+
+def _make_parents(root: Path, target: Path) -> None:
+    """Create target's folders under root, refusing any that is a link."""
+    current = root
+    for part in target.relative_to(root).parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise BundleError(f"refused to extract through the link {current}")
+        current.mkdir(exist_ok=True)
 
 
 def _items(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -344,11 +381,10 @@ class _TooBig(Exception):
 READ_FAILURES: tuple[type[BaseException], ...] = (_TooBig, BadInput, *DAMAGE)
 
 
-class _HashSink(Py7zIO):
-    """Hashes a member as it is decompressed; refuses more bytes than declared."""
+class _Sink(Py7zIO):
+    """A write-only target for py7zr that refuses more bytes than the member declared."""
 
     def __init__(self, declared: int) -> None:
-        self.digest = hashlib.sha256()
         self._size = 0
         self._declared = declared
 
@@ -356,8 +392,11 @@ class _HashSink(Py7zIO):
         self._size += len(s)
         if self._size > self._declared:
             raise _TooBig("a member expands past its declared size")
-        self.digest.update(s)
+        self.take(s)
         return len(s)
+
+    def take(self, data: bytes | bytearray) -> None:
+        raise NotImplementedError
 
     def read(self, size: int | None = None) -> bytes:
         return b""
@@ -370,6 +409,17 @@ class _HashSink(Py7zIO):
 
     def size(self) -> int:
         return self._size
+
+
+class _HashSink(_Sink):
+    """Hashes a member as it is decompressed."""
+
+    def __init__(self, declared: int) -> None:
+        super().__init__(declared)
+        self.digest = hashlib.sha256()
+
+    def take(self, data: bytes | bytearray) -> None:
+        self.digest.update(data)
 
 
 class _HashFactory(WriterFactory):
@@ -384,36 +434,19 @@ class _HashFactory(WriterFactory):
         return sink
 
 
-class _QueueSink(Py7zIO):
+class _QueueSink(_Sink):
     """Feeds a bounded queue: the decompressor blocks while the reader is behind."""
 
     def __init__(self, chunks: queue.Queue[bytes | BaseException | None], declared: int) -> None:
+        super().__init__(declared)
         self._chunks = chunks
-        self._size = 0
-        self._declared = declared
 
-    def write(self, s: bytes | bytearray) -> int:
-        self._size += len(s)
-        if self._size > self._declared:
-            raise _TooBig("a member expands past its declared size")
+    def take(self, data: bytes | bytearray) -> None:
         # py7zr hands over tens of MiB at once; queue small pieces so that what
         # waits for the reader stays within PIPE_CHUNKS x PIECE bytes.
-        view = memoryview(s)
+        view = memoryview(data)
         for start in range(0, len(view), PIECE):
             self._chunks.put(bytes(view[start : start + PIECE]))
-        return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return offset
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self._size
 
 
 class MemberStream:
@@ -445,7 +478,7 @@ class MemberStream:
                 archive.close()
             self._complete = True
         except py7zr.PasswordRequired:
-            self._chunks.put(BundleError("the bundle is encrypted: give its password"))
+            self._chunks.put(PasswordNeeded("the bundle is encrypted: give its password"))
         except READ_FAILURES as error:
             self._chunks.put(error)  # raised in the reading thread
         finally:
@@ -460,6 +493,8 @@ class MemberStream:
                     raise BundleError(f"cannot read {self._name}: decompression failed")
             elif isinstance(chunk, BaseException):
                 self._done = True
+                if isinstance(chunk, PasswordNeeded):
+                    raise chunk
                 raise BundleError(f"cannot read {self._name}: {chunk}")
             else:
                 self._buffer += chunk

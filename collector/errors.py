@@ -13,6 +13,7 @@ class ExitStatus(enum.IntEnum):
     """Documented exit codes (README, `pa-collect --help`)."""
 
     OK = 0  # bundle written; the summary's status says ok or partial
+    PROBLEMS = 1  # verify: the bundle opened but failed a check (each problem is listed)
     BAD_INPUT = 2  # bad input or usage
     UPLOAD_FAILED = 3  # upload failed; the bundle is kept
     NO_BUNDLE = 4  # no bundle written (disk space, permissions)

@@ -7,9 +7,9 @@ its evidence: the bundle path that shows it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from collector.logwindow import Record
@@ -47,6 +47,41 @@ class BundleView(Protocol):
     def records(
         self, log: str, since: datetime | None = None, level: str | None = None
     ) -> Iterator[Record]: ...
+
+    def read(self, name: str) -> BinaryStream:
+        """A member's bytes, streamed."""
+        ...
+
+
+class BinaryStream(Protocol):
+    def read(self, size: int = -1) -> bytes: ...
+
+    def __enter__(self) -> BinaryStream: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def bundle_created(manifest: dict[str, Any]) -> datetime | None:
+    """When the bundle was made (manifest `created`, UTC), None when unreadable."""
+    try:
+        return datetime.fromisoformat(str(manifest.get("created")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def recent_records(
+    bundle: BundleView, plugin: str, levels: Collection[str], hours: int = 24
+) -> Iterator[tuple[str, list[Record]]]:
+    """(log, records) for each of a plugin's parsed logs that has records of one
+    of `levels` in the `hours` before the bundle was made."""
+    created = bundle_created(bundle.manifest)
+    if created is None:
+        return
+    since = created - timedelta(hours=hours)
+    for log in bundle.logs(plugin):
+        records = [r for r in bundle.records(log, since=since) if r.level in levels]
+        if records:
+            yield log, records
 
 
 def by_severity(findings: list[Finding]) -> list[Finding]:

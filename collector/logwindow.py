@@ -55,8 +55,8 @@ class LogFormat:
 
     def options(self) -> dict[str, str]:
         """Settings this instance was made with (e.g. a date order), recorded in the
-        manifest so that an engineer's reader builds the same format again with
-        the owning plugin's `log_formats[name](**options)`."""
+        manifest so that an engineer's reader builds the same format again: the
+        owning plugin's log format class of this `name`, called with **options."""
         return {}
 
     def describe(self) -> dict[str, Any]:
@@ -65,7 +65,14 @@ class LogFormat:
 
 def aware(moment: datetime) -> datetime:
     """Naive log times are the host's local time (where the product wrote them)."""
-    return moment if moment.tzinfo else moment.astimezone()
+    if moment.tzinfo:
+        return moment
+    try:
+        return moment.astimezone()
+    except (OverflowError, ValueError):
+        # Within a day of year 1 or 9999 the local offset cannot be applied: a
+        # garbage timestamp, kept in order rather than crashing the reader.
+        return moment.replace(tzinfo=UTC)
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
