@@ -9,8 +9,8 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from collector.errors import BadInput, NoBundle
 from collector.host import Host
 from collector.lock import run_lock
 from collector.manifest import RunInfo, build_manifest, manifest_bytes
-from collector.plan import PluginPlan, plan_plugin, plan_specs
+from collector.plan import PluginPlan, follow_up_hook, plan_plugin, plan_specs
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
 from collector.redact import BASELINE_RULES, PEM_RULE, Rule, redact_bytes, redact_text
@@ -47,8 +47,11 @@ class CollectRequest:
     selection: dict[str, str] = field(default_factory=dict)
     password: str | None = None
     level: int = 1
-    kind: str = "collection"
+    kind: str = "collection"  # or "snapshot": the light profile (collector.plan.HOOKS)
     command_line: tuple[str, ...] = ()
+    # The caller holds a lock of its own (a snapshot locks its folder), so the
+    # user's one-collection-at-a-time lock is not taken.
+    locked_by_caller: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def plan_request(
 ) -> tuple[Discovered, Context, list[PluginPlan]]:
     discovered = discover_plugins()
     plugins = choose_plugins(discovered, request.products)
-    ctx = Context(host=host, since=request.since, selection=request.selection)
+    ctx = Context(host=host, since=request.since, selection=request.selection, kind=request.kind)
     return discovered, ctx, make_plans(plugins, ctx)
 
 
@@ -110,9 +113,10 @@ def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) ->
                 f"the service period on the customer card ({start or '?'} to {end or '?'}) "
                 f"does not cover today, {today.date()}"
             )
-    on_card = {p: (p in profile.products) for p in products}
+    # A card without a product list says nothing either way: None, not False.
+    on_card = {p: (p in profile.products) if profile.products else None for p in products}
     for product, entitled in on_card.items():
-        if not entitled and profile.products:
+        if entitled is False:
             warnings.append(f"product {product!r} is not on the customer card's product list")
     return {"service_active": active, "products": on_card, "warnings": warnings}
 
@@ -121,12 +125,12 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
     created = host.now()
     discovered, ctx, plans = plan_request(request, host)
     ident = host.identity()
-    name = bundle_name(request.case.file_prefix, request.products, ident["hostname"], created)
+    name = bundle_name(_name_prefix(request), request.products, ident["hostname"], created)
     destination = request.output / name
     _check_output(request.output)
     product_names = tuple(p.plugin.name for p in plans if not p.plugin.always)
     rights = entitlement(request.profile, product_names, created)
-    with run_lock(host.state_dir / "collect.lock"), _staging(request.output) as staging:
+    with _run_lock(request, host), _staging(request.output) as staging:
         estimate = sum(plan.estimate for plan in plans)
         check_free_space(request.output, estimate * 2 + SPACE_MARGIN)
         rules = redaction_rules(plans)
@@ -180,13 +184,17 @@ def follow_up(runner: Runner, runs: list[PluginRun], ctx: Context, staging: Path
     rounds = []
     for run in runs:
         plugin = run.plan.plugin
-        if not _ran(run) or type(plugin).follow_up is Plugin.follow_up:
+        hook = follow_up_hook(plugin, ctx)
+        if not _ran(run) or hook is None:
             continue
         collected = _collected(run, staging)
         seen = {r.bundle_path for r in run.results if r.bundle_path}
 
-        def more(plugin: Plugin = plugin, collected: Collected = collected) -> Iterable[Spec]:
-            return plugin.follow_up(ctx, collected)
+        def more(
+            hook: Callable[[Context, Collected], Iterable[Spec]] = hook,
+            collected: Collected = collected,
+        ) -> Iterable[Spec]:
+            return hook(ctx, collected)
 
         rounds.append((run, plan_specs(plugin, run.plan.applicability, ctx, more, seen)))
     if not rounds:
@@ -213,8 +221,8 @@ def gather_facts(runs: list[PluginRun], staging: Path) -> dict[str, Any]:
     """Ask each plugin that ran to parse its own collected items into facts."""
     facts: dict[str, Any] = {}
     for run in runs:
-        if not _ran(run):
-            continue
+        if not _ran(run) or not run.results:
+            continue  # nothing collected (a plugin without snapshot specs): nothing to parse
         plugin, collected = run.plan.plugin, _collected(run, staging)
         value, error = guarded(lambda p=plugin, c=collected: p.facts(c))  # type: ignore[misc]
         if error is not None or not isinstance(value, dict):
@@ -265,6 +273,18 @@ def _options(request: CollectRequest) -> dict[str, Any]:
         "encrypted": request.password is not None,
         "command_timeout": request.limits.command_timeout,
     }
+
+
+def _name_prefix(request: CollectRequest) -> str:
+    """The first part of the bundle name: the case's, or `snapshot`, so that
+    snapshot retention can tell its own bundles from everything else."""
+    return "snapshot" if request.kind == "snapshot" else request.case.file_prefix
+
+
+def _run_lock(request: CollectRequest, host: Host) -> AbstractContextManager[None]:
+    if request.locked_by_caller:
+        return nullcontext()
+    return run_lock(host.state_dir / "collect.lock")
 
 
 def _check_output(folder: Path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from collector.boundary import guarded
-from collector.plugin import Applicability, Context, Plugin
+from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.redact import SNIFF_BYTES, secret_file_reason
 from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, LogSpec, Spec, slug
 
@@ -62,8 +62,29 @@ class PluginPlan:
         return sum(item.estimate for item in self.items)
 
 
+# Which plugin hooks list the specs of each kind of run (first round, second
+# round): a snapshot asks for the light profile, a collection for everything.
+HOOKS = {
+    "collection": ("specs", "follow_up"),
+    "snapshot": ("snapshot_specs", "snapshot_follow_up"),
+}
+
+
 def plan_plugin(plugin: Plugin, applicability: Applicability, ctx: Context) -> PluginPlan:
-    return plan_specs(plugin, applicability, ctx, lambda: plugin.specs(ctx))
+    first = getattr(plugin, HOOKS[ctx.kind][0])
+    return plan_specs(plugin, applicability, ctx, lambda: first(ctx))
+
+
+def follow_up_hook(
+    plugin: Plugin, ctx: Context
+) -> Callable[[Context, Collected], Iterable[Spec]] | None:
+    """The plugin's second-round hook for this kind of run; None when the
+    plugin keeps the base class's (empty) one, so no second round is needed."""
+    name = HOOKS[ctx.kind][1]
+    if getattr(type(plugin), name) is getattr(Plugin, name):
+        return None
+    hook: Callable[[Context, Collected], Iterable[Spec]] = getattr(plugin, name)
+    return hook
 
 
 def plan_specs(

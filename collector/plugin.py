@@ -10,7 +10,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +43,8 @@ class Context:
     since: datetime | None = None
     # Product selections such as {"instance": "db2inst1"}; plugins read their own.
     selection: Mapping[str, str] = field(default_factory=dict)
+    # "collection" or "snapshot": which hooks list the specs (collector.plan).
+    kind: str = "collection"
 
     def read_text(self, host_path: str, limit: int = 1024 * 1024) -> str | None:
         """A small registry or config file (mqs.ini, profileRegistry.xml...) that
@@ -115,9 +117,9 @@ class Plugin:
     budget: ClassVar[float] = 120.0
     # Product-specific redaction rules, added to the central redactor's table.
     redaction_rules: ClassVar[tuple[Rule, ...]] = ()
-    # The log formats this plugin's LogSpecs use, by LogFormat.name: the engineer's
-    # reader rebuilds a log's parser from the manifest with log_formats[name](**options).
-    log_formats: ClassVar[Mapping[str, Callable[..., LogFormat]]] = {}
+    # The log formats this plugin's LogSpecs use: the engineer's reader rebuilds
+    # a log's parser from the manifest as the class whose `name` matches (**options).
+    log_formats: ClassVar[tuple[type[LogFormat], ...]] = ()
 
     def applies(self, host: Host) -> Applicability:
         """Why this plugin does or does not apply to the host."""
@@ -161,6 +163,12 @@ class Plugin:
         """The light periodic profile (`pa-collect snapshot`): quick status
         commands, configuration, logs (windowed since the previous snapshot).
         Default: nothing, so a plugin takes part in snapshots only on purpose."""
+        return ()
+
+    def snapshot_follow_up(self, ctx: Context, collected: Collected) -> Iterable[Spec]:
+        """The snapshot's second round, as `follow_up` is the collection's (e.g.
+        the databases that `db2 list db directory` listed). Called once, after
+        `snapshot_specs`. Default: nothing."""
         return ()
 
     def findings(self, bundle: BundleView) -> Iterable[Finding]:

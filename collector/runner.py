@@ -39,6 +39,9 @@ class Limits:
     max_total_size: int = 2 * 1024 * 1024 * 1024
     jobs: int = 2
     command_timeout: float | None = None  # overrides every spec's own timeout
+    # time.monotonic() by which everything must end (a snapshot's --budget):
+    # caps every plugin's budget, across both rounds.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class Runner:
             for run in runs:
                 run.results.extend(ItemResult.skipped(s) for s in run.plan.skipped)
                 deadline = start + run.plan.plugin.budget
+                if self.limits.deadline is not None:
+                    deadline = min(deadline, self.limits.deadline)
                 for item in _commands_first(run.plan.items):
                     futures.append((run, pool.submit(self._run_item, item, start, deadline)))
             for run, future in futures:
