@@ -7,6 +7,7 @@ only here (`main`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import sys
@@ -17,11 +18,12 @@ from typing import Any, NoReturn
 
 import click
 
-from collector import __version__
+from collector import __version__, cli_bundle, cli_snapshot, cli_upload
 from collector.case import DESCRIPTION_FIELDS, SEVERITIES, make_case, read_description
+from collector.cli_upload import UploadOptions, send, upload_options
 from collector.collect import CollectRequest, applicability, collect, plan_request
 from collector.discovery import discover_plugins
-from collector.errors import BadInput, ExitStatus, PaCollectError
+from collector.errors import BadInput, ExitStatus, PaCollectError, UploadFailed
 from collector.host import Host
 from collector.logwindow import parse_since
 from collector.password import PASSWORD_ENV, bundle_password
@@ -42,6 +44,7 @@ from collector.summary import (
     render_summary,
     summary_document,
 )
+from collector.upload import HttpsTarget, read_token, target_from_settings
 
 # Product selections passed to plugins in Context.selection.
 SELECTIONS = ("instance", "database", "profile_name", "qmgr")
@@ -194,6 +197,13 @@ def cli() -> None:
 @click.option("--database", help="Db2 database to collect (default: every local database).")
 @click.option("--profile-name", help="WebSphere profile to collect (default: all).")
 @click.option("--qmgr", help="MQ queue manager to collect (default: all).")
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="Attach the bundle to the case right after collecting (exit 3 if the upload "
+    "fails; the bundle is kept and `pa-collect upload BUNDLE` resumes).",
+)
+@upload_options
 def collect_command(**options: Any) -> None:
     """Collect a bundle for a case (also the default: `pa-collect --product P`)."""
     host = Host.from_process(options["sysroot"])
@@ -208,11 +218,15 @@ def collect_command(**options: Any) -> None:
         )
         _dry_run(plan_only, host, options["as_json"])
         return
+    upload = _upload_settings(options)
     description = _description(options["description_file"], interactive)
     case = make_case(options["case_number"], options["pmr"], options["severity"], description)
+    profile = _customer_card(host, options, interactive)
+    if upload:
+        _check_upload_ready(host, profile, case.id, upload)
     request = CollectRequest(
         products=products,
-        profile=_customer_card(host, options, interactive),
+        profile=profile,
         case=case,
         output=options["output"],
         limits=Limits(
@@ -235,11 +249,47 @@ def collect_command(**options: Any) -> None:
     summary = summary_document(
         result.manifest, str(result.bundle), result.bundle_size, result.bundle_sha256
     )
+    failure = None
+    if upload and case.id:
+        try:
+            receipt = send(
+                result.bundle,
+                host,
+                profile,
+                case.id,
+                upload,
+                sys.stderr.isatty() and not options["as_json"],
+            )
+            summary["upload"] = receipt.to_dict()
+        except UploadFailed as error:
+            failure = error
+            summary["upload"] = {"error": str(error)}
     if options["as_json"]:
         click.echo(json.dumps(summary, indent=2))
         click.echo(render_summary(summary, result.manifest), err=True)
     else:
         click.echo(render_summary(summary, result.manifest))
+    if failure is not None:
+        raise failure  # exit 3, after the summary has named the kept bundle
+
+
+def _upload_settings(options: dict[str, Any]) -> UploadOptions | None:
+    if not options["upload"]:
+        return None
+    return UploadOptions(
+        options["upload_url"], options["token_file"], options["ca_bundle"], options["insecure"]
+    )
+
+
+def _check_upload_ready(
+    host: Host, profile: Profile, case_id: str | None, upload: UploadOptions
+) -> None:
+    """Fail on a missing case, target or token before spending time collecting."""
+    if case_id is None:
+        raise BadInput("--upload needs the case: give --case or --pmr")
+    target = target_from_settings(profile.upload, upload.upload_url, home=host.home)
+    if isinstance(target, HttpsTarget) and not read_token(host, upload.token_file):
+        raise BadInput("--upload needs the intake token: set $PA_COLLECT_TOKEN or --token-file")
 
 
 cli.add_command(collect_command, "collect")
@@ -405,6 +455,9 @@ def profile_show(path: Path | None) -> None:
 
 
 # Commands of other areas live in their own modules and register themselves here.
+cli_bundle.register(cli)
+cli_upload.register(cli)
+cli_snapshot.register(cli)
 
 
 def _interrupted(signum: int, frame: object) -> NoReturn:
@@ -413,6 +466,8 @@ def _interrupted(signum: int, frame: object) -> NoReturn:
 
 def main() -> NoReturn:
     signal.signal(signal.SIGTERM, _interrupted)
+    # Library warnings (upload retries, --insecure) reach the user as one line each.
+    logging.basicConfig(format="pa-collect: %(message)s", level=logging.WARNING)
     try:
         code = cli.main(prog_name="pa-collect", standalone_mode=False)
     except PaCollectError as error:

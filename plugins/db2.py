@@ -27,12 +27,15 @@ import glob
 import io
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
+from collector.findings import BundleView, Finding, recent_records
 from collector.host import Host
+from collector.lifecycle import end_of_support_finding
 from collector.logwindow import LogFormat, Record, aware, iter_records
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.redact import MASK, Rule, secret_file_reason
@@ -50,6 +53,15 @@ INSTANCE_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("db2", "list", "db", "directory"),
     ("db2pd", "-osinfo"),
 )
+# A snapshot's quick status: the level, `db2pd -` (is the instance up, since
+# when), the dbm cfg and the database directory that name the second round.
+SNAPSHOT_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("db2level",),
+    ("db2pd", "-"),
+    ("db2", "get", "dbm", "cfg"),
+    ("db2", "list", "db", "directory"),
+)
+SNAPSHOT_DIAG_LOGS = 2  # the current db2diag.log and the one rotated before it
 SQLLIB_FILES = ("db2nodes.cfg", "cfg/db2cli.ini", "cfg/db2dsdriver.cfg")
 # The files that hold the keys of a keystore or SSL key database, as dbm cfg names them.
 KEYSTORE_PARAMS = ("KEYSTORE_LOCATION", "SSL_SVR_KEYDB", "SSL_SVR_STASH")
@@ -392,7 +404,7 @@ def parse_db2nodes(text: str) -> list[dict[str, str]]:
     members = []
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) >= 2 and fields[0].isdigit():
+        if len(fields) >= 2 and fields[0].isdecimal():
             member = {"member": fields[0], "host": fields[1]}
             if len(fields) > 2:
                 member["logical_port"] = fields[2]
@@ -449,7 +461,7 @@ def parse_passwd(text: str) -> dict[str, tuple[int, str]]:
     users = {}
     for line in text.splitlines():
         fields = line.split(":")
-        if len(fields) >= 7 and fields[2].isdigit():
+        if len(fields) >= 7 and fields[2].isdecimal():
             users[fields[0]] = (int(fields[2]), fields[5])
     return users
 
@@ -581,12 +593,13 @@ def _commands(instance: Instance, commands: Iterable[tuple[str, ...]]) -> list[S
 
 
 def _database_commands(alias: str, name: str) -> tuple[tuple[str, ...], ...]:
+    return (*_database_status(alias, name), ("db2pd", "-logs", "-db", name))
+
+
+def _database_status(alias: str, name: str) -> tuple[tuple[str, ...], ...]:
+    """A database's configuration and HADR state (a snapshot's second round)."""
     # CLP commands take the alias; db2pd takes the database name.
-    return (
-        ("db2", "get", "db", "cfg", "for", alias),
-        ("db2pd", "-hadr", "-db", name),
-        ("db2pd", "-logs", "-db", name),
-    )
+    return (("db2", "get", "db", "cfg", "for", alias), ("db2pd", "-hadr", "-db", name))
 
 
 def local_databases(directory: Iterable[Mapping[str, str]]) -> list[tuple[str, str]]:
@@ -619,7 +632,7 @@ def keystore_specs(instance: str, dbm: Mapping[str, str]) -> list[Spec]:
 
 class Db2(Plugin):
     name = "db2"
-    log_formats = {"db2diag": Db2DiagFormat}
+    log_formats = (Db2DiagFormat,)
     description = "IBM Db2 LUW: level, license, instances, configuration, db2diag logs, HADR"
     commands = ("db2ls", "db2level", "db2ilist")
     paths = ("/var/db2/global.reg",)
@@ -641,15 +654,10 @@ class Db2(Plugin):
 
     def specs(self, ctx: Context) -> list[Spec]:
         instances = find_instances(ctx)
-        discovery = {
-            "instances": [instance.as_dict() for instance in instances],
-            "install_dirs": [d for g in INSTALL_GLOBS for d in ctx.glob(g)],
-            "db2dir": ctx.host.env.get("DB2DIR"),
-        }
         # Install-wide tools are on the instance owner's login PATH, rarely on root's.
         first = instances[0] if instances else None
         specs: list[Spec] = [
-            FactSpec(name="discovery", collect=lambda _host: discovery),
+            _discovery_spec(ctx, instances),
             CommandSpec(name="db2ls", argv=("db2ls", "-a", "-c"), run_as=_owner_of(first)),
             CommandSpec(name="db2ilist", argv=("db2ilist",), run_as=_owner_of(first)),
         ]
@@ -668,22 +676,32 @@ class Db2(Plugin):
     def follow_up(self, ctx: Context, collected: Collected) -> list[Spec]:
         """The DIAGPATH that `db2 get dbm cfg` names and the local databases that
         `db2 list db directory` lists decide the second round."""
-        chosen = (ctx.selection.get("database") or "").upper()
         specs: list[Spec] = []
         for instance in find_instances(ctx):
-            dbm = parse_cfg(
-                collected.text(command_name(instance.name, ("db2", "get", "dbm", "cfg"))) or ""
-            )
+            dbm = _dbm_cfg(collected, instance)
             specs += self._diagnostics(instance, resolve_diagpath(dbm, instance.home)["resolved"])
             specs += keystore_specs(instance.name, dbm)
-            directory = collected.text(
-                command_name(instance.name, ("db2", "list", "db", "directory"))
-            )
-            databases = local_databases(parse_db_directory(directory or ""))
-            if chosen:
-                databases = [db for db in databases if chosen in (db[0].upper(), db[1].upper())]
-            for alias, name in databases[:MAX_DATABASES]:
+            for alias, name in _chosen_databases(ctx, collected, instance):
                 specs += _commands(instance, _database_commands(alias, name))
+        return specs
+
+    def snapshot_specs(self, ctx: Context) -> list[Spec]:
+        instances = find_instances(ctx)
+        specs: list[Spec] = [_discovery_spec(ctx, instances)]
+        for instance in instances:
+            specs += _commands(instance, SNAPSHOT_COMMANDS)
+        return specs
+
+    def snapshot_follow_up(self, ctx: Context, collected: Collected) -> list[Spec]:
+        """Each database's cfg and HADR state, and the db2diag.log records
+        written since the previous snapshot (the run's time window)."""
+        specs: list[Spec] = []
+        for instance in find_instances(ctx):
+            diagpath = resolve_diagpath(_dbm_cfg(collected, instance), instance.home)["resolved"]
+            if diagpath:
+                specs.append(_db2diag_spec(instance, diagpath, SNAPSHOT_DIAG_LOGS))
+            for alias, name in _chosen_databases(ctx, collected, instance):
+                specs += _commands(instance, _database_status(alias, name))
         return specs
 
     @staticmethod
@@ -692,12 +710,7 @@ class Db2(Plugin):
             return []
         where = glob.escape(diagpath.rstrip("/"))
         return [
-            LogSpec(
-                name=f"{instance.name}.db2diag",
-                pattern=f"{where}/db2diag*.log",
-                format=Db2DiagFormat(),
-                newest=10,
-            ),
+            _db2diag_spec(instance, diagpath, 10),
             LogSpec(
                 name=f"{instance.name}.nfy",
                 pattern=f"{where}/{glob.escape(instance.name)}.*nfy",
@@ -742,6 +755,49 @@ class Db2(Plugin):
             "diagpath": main["diagpath"]["resolved"] if main else None,
         }
 
+    def findings(self, bundle: BundleView) -> list[Finding]:
+        found = [end_of_support_finding(bundle, self.name)]
+        found += hadr_not_peer(bundle) + recent_errors(bundle) + diagpath_nearly_full(bundle)
+        return [finding for finding in found if finding is not None]
+
+
+def _discovery_spec(ctx: Context, instances: list[Instance]) -> Spec:
+    """What detection found, for facts() to read back."""
+    discovery = {
+        "instances": [instance.as_dict() for instance in instances],
+        "install_dirs": [d for g in INSTALL_GLOBS for d in ctx.glob(g)],
+        "db2dir": ctx.host.env.get("DB2DIR"),
+    }
+    return FactSpec(name="discovery", collect=lambda _host: discovery)
+
+
+def _db2diag_spec(instance: Instance, diagpath: str, newest: int) -> Spec:
+    return LogSpec(
+        name=f"{instance.name}.db2diag",
+        pattern=f"{glob.escape(diagpath.rstrip('/'))}/db2diag*.log",
+        format=Db2DiagFormat(),
+        newest=newest,
+    )
+
+
+def _dbm_cfg(collected: Collected, instance: Instance) -> dict[str, str]:
+    return parse_cfg(
+        collected.text(command_name(instance.name, ("db2", "get", "dbm", "cfg"))) or ""
+    )
+
+
+def _chosen_databases(
+    ctx: Context, collected: Collected, instance: Instance
+) -> list[tuple[str, str]]:
+    """(alias, name) of the local databases `db2 list db directory` listed,
+    narrowed to --database, at most MAX_DATABASES."""
+    chosen = (ctx.selection.get("database") or "").upper()
+    directory = collected.text(command_name(instance.name, ("db2", "list", "db", "directory")))
+    databases = local_databases(parse_db_directory(directory or ""))
+    if chosen:
+        databases = [db for db in databases if chosen in (db[0].upper(), db[1].upper())]
+    return databases[:MAX_DATABASES]
+
 
 def _owner_of(instance: Instance | None) -> str | None:
     return instance.owner if instance else None
@@ -776,7 +832,8 @@ def instance_facts(collected: Collected, entry: Mapping[str, Any]) -> dict[str, 
 
     level = parse_db2level(output("db2level") or "")
     dbm = parse_cfg(output("db2", "get", "dbm", "cfg") or "")
-    osinfo = output("db2pd", "-osinfo")
+    # A snapshot runs the bare `db2pd -`: the same banner, without the OS tables.
+    osinfo = output("db2pd", "-osinfo") or output("db2pd", "-")
     banner = parse_db2pd_banner(osinfo or "") or {}
     directory = parse_db_directory(output("db2", "list", "db", "directory") or "")
     databases = [database_facts(collected, name, db) for db in directory if is_local(db)]
@@ -819,7 +876,7 @@ def database_facts(collected: Collected, instance: str, entry: Mapping[str, str]
         "directory": entry.get("Local database directory"),
         "entry_type": entry.get("Directory entry type"),
         "collected": cfg_text is not None or logs_text is not None,
-        "state": db2pd_state(logs_text),
+        "state": db2pd_state(logs_text or hadr_text),
         "config": {key: cfg[key] for key in DB_CFG_FACTS if key in cfg},
         "hadr": {
             "role": hadr.get("HADR_ROLE"),
@@ -840,3 +897,100 @@ def database_facts(collected: Collected, instance: str, entry: Mapping[str, str]
         if logs_text
         else None,
     }
+
+
+# --- findings (engineer side: read from a bundle, never from the host) ------------
+
+ERROR_LEVELS = ("Critical", "Alert", "Severe", "Error")
+DIAGPATH_FULL_PERCENT = 90  # a full DIAGPATH stops db2diag.log and FODC dumps
+
+
+def hadr_not_peer(bundle: BundleView) -> list[Finding]:
+    """db2.hadr_not_peer: an HADR database whose pair is not in PEER state
+    (REMOTE_CATCHUP is the normal state of SUPERASYNC, so it is not reported)."""
+    found = []
+    for number, database in enumerate(bundle.facts("db2").get("databases") or []):
+        hadr = database.get("hadr") or {}
+        state, mode = hadr.get("state"), hadr.get("syncmode")
+        if not state or state == "PEER" or (mode, state) == ("SUPERASYNC", "REMOTE_CATCHUP"):
+            continue
+        found.append(
+            Finding(
+                "db2.hadr_not_peer",
+                "high",
+                f"HADR {hadr.get('role') or '?'} database {database.get('name')} is in state "
+                f"{state}, not PEER (connect status {hadr.get('connect_status') or '?'})",
+                f"manifest.json#/facts/db2/databases/{number}/hadr",
+            )
+        )
+    return found
+
+
+def recent_errors(bundle: BundleView) -> list[Finding]:
+    """db2.recent_errors: Critical, Alert, Severe or Error records in the 24 hours
+    before the bundle was made, one finding per diagnostic log."""
+    found = []
+    for log, records in recent_records(bundle, "db2", ERROR_LEVELS):
+        levels = Counter(r.level for r in records)
+        counts = ", ".join(f"{n} {level}" for level, n in levels.most_common())
+        severe = levels.keys() - {"Error"}
+        message = f"{counts} record(s) in the 24 h before collection"
+        found.append(Finding("db2.recent_errors", "high" if severe else "medium", message, log))
+    return found
+
+
+def diagpath_nearly_full(bundle: BundleView) -> list[Finding]:
+    """db2.diagpath_nearly_full: the file system of an instance's DIAGPATH is
+    at least DIAGPATH_FULL_PERCENT used, from the os plugin's `df -kP` output."""
+    usage = disk_usage(bundle)
+    found = []
+    for instance in bundle.facts("db2").get("instances") or []:
+        diagpath = (instance.get("diagpath") or {}).get("resolved")
+        mount = mount_of(diagpath, usage) if diagpath else None
+        if mount is None or usage[mount][0] < DIAGPATH_FULL_PERCENT:
+            continue
+        percent, evidence = usage[mount]
+        found.append(
+            Finding(
+                "db2.diagpath_nearly_full",
+                "high" if percent >= 97 else "medium",
+                f"DIAGPATH {diagpath} of instance {instance.get('name')} is on {mount}, "
+                f"{percent}% full",
+                evidence,
+            )
+        )
+    return found
+
+
+def mount_of(path: str, usage: Mapping[str, Any]) -> str | None:
+    """The mount point holding `path`: the longest one that is a prefix of it."""
+    holding = [m for m in usage if path == m or path.startswith(m.rstrip("/") + "/")]
+    return max(holding, key=len, default=None)
+
+
+def disk_usage(bundle: BundleView) -> dict[str, tuple[int, str]]:
+    """{mount point: (percent used, bundle path)} from `df -kP` in the bundle."""
+    item = next(
+        (
+            i
+            for i in bundle.manifest.get("items") or []
+            if isinstance(i, dict) and (i.get("plugin"), i.get("name")) == ("os", "df_-kP")
+        ),
+        None,
+    )
+    if item is None or not item.get("path"):
+        return {}
+    with bundle.read(item["path"]) as stream:
+        text = stream.read(1024 * 1024).decode("utf-8", errors="replace")
+    return {mount: (percent, item["path"]) for mount, percent in parse_df(text).items()}
+
+
+def parse_df(text: str) -> dict[str, int]:
+    """`df -kP`: {mount point: percent used}."""
+    usage = {}
+    for line in text.splitlines()[1:]:
+        fields = line.split(None, 5)
+        # ASCII digits only: isdigit() also accepts '²', which int() refuses.
+        if len(fields) == 6 and re.fullmatch(r"[0-9]{1,3}%", fields[4]):
+            usage[fields[5]] = int(fields[4][:-1])
+    return usage

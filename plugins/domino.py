@@ -34,7 +34,9 @@ from typing import Any, BinaryIO
 
 import psutil
 
+from collector.findings import BundleView, Finding
 from collector.host import Host
+from collector.lifecycle import end_of_support_finding
 from collector.logwindow import LogFormat, Record, aware
 from collector.plugin import Collected, Context, Plugin
 from collector.redact import MASK, Rule
@@ -388,7 +390,7 @@ class AccessLogFormat(LogFormat):
 def _status_level(fields: Mapping[str, Any] | None) -> str | None:
     """5xx answers are server errors, 4xx client errors, the rest information."""
     status = (fields or {}).get("status") or ""
-    if not status.isdigit():
+    if not status.isdecimal():
         return None
     return {"5": "error", "4": "warning"}.get(status[0], "info")
 
@@ -461,10 +463,10 @@ def notes_ini_facts(ini: Mapping[str, str]) -> dict[str, Any]:
 def _buffer_pool_mb(ini: Mapping[str, str]) -> int | None:
     """NSF_Buffer_Pool_Size_MB, else NSF_Buffer_Pool_Size (bytes) in MB."""
     megabytes = ini.get("nsf_buffer_pool_size_mb", "")
-    if megabytes.isdigit():
+    if megabytes.isdecimal():
         return int(megabytes)
     size = ini.get("nsf_buffer_pool_size", "")
-    return int(size) // (1024 * 1024) if size.isdigit() else None
+    return int(size) // (1024 * 1024) if size.isdecimal() else None
 
 
 def parse_shell_config(text: str) -> dict[str, str]:
@@ -711,13 +713,17 @@ def _constant(value: Any) -> Callable[[Host], Any]:
     return lambda host: value
 
 
+def notes_ini_spec(server: DataDir) -> Spec:
+    return FileSpec(name=f"{server.key}_notes_ini", path=server.notes_ini)
+
+
 def server_specs(server: DataDir) -> list[Spec]:
     """What to collect for one server. No pattern here can match an .id file."""
     key, diag = server.key, server.diag_dir
     console = ConsoleLogFormat(server.date_order)
     heads = ((server.console_log,) if server.console_log else ()) + server.rotated_console_logs
     return [
-        FileSpec(name=f"{key}_notes_ini", path=server.notes_ini),
+        notes_ini_spec(server),
         LogSpec(name=f"{key}_console_log", pattern=f"{diag}/console.log", format=console),
         LogSpec(
             name=f"{key}_console_rotated",
@@ -745,7 +751,7 @@ def server_specs(server: DataDir) -> list[Spec]:
 
 class Domino(Plugin):
     name = "domino"
-    log_formats = {"domino-console": ConsoleLogFormat, "domino-http-access": AccessLogFormat}
+    log_formats = (ConsoleLogFormat, AccessLogFormat)
     description = "HCL Domino server: notes.ini, console log, NSD reports, release"
     paths = (
         *(f"{d}/{PROGRAM_SUBDIR}/server" for d in INSTALL_DIRS),
@@ -767,6 +773,13 @@ class Domino(Plugin):
             specs.append(FileSpec(name="install_dat", path=f"{layout.install_path}/.install.dat"))
         for server in layout.servers:
             specs += server_specs(server)
+        return specs
+
+    def snapshot_specs(self, ctx: Context) -> list[Spec]:
+        """Each server's notes.ini: the settings most often changed by hand."""
+        layout = discover(ctx)
+        specs: list[Spec] = [FactSpec(name="layout", collect=_constant(layout.document()))]
+        specs += [notes_ini_spec(server) for server in layout.servers]
         return specs
 
     def facts(self, collected: Collected) -> dict[str, Any]:
@@ -795,6 +808,11 @@ class Domino(Plugin):
             "selection": layout.get("selection"),
             "not_selected": layout.get("not_selected", []),
         }
+
+    def findings(self, bundle: BundleView) -> list[Finding]:
+        found = [end_of_support_finding(bundle, self.name)]
+        found += servers_not_running(bundle) + nsd_reports(bundle)
+        return [finding for finding in found if finding is not None]
 
 
 def server_facts(
@@ -826,3 +844,45 @@ def server_facts(
         "build_level": release.get("build_level"),
         "version_source": release.get("version_source"),
     }
+
+
+# --- findings (engineer side: read from a bundle, never from the host) ------------
+
+
+def servers_not_running(bundle: BundleView) -> list[Finding]:
+    """domino.server_not_running: no `server` process ran in a data directory
+    when the bundle was made (only known for a collection on the live machine)."""
+    found = []
+    for number, server in enumerate(bundle.facts("domino").get("servers") or []):
+        if server.get("state") != "stopped":
+            continue
+        found.append(
+            Finding(
+                "domino.server_not_running",
+                "high",
+                f"Domino server {server.get('server_name') or server.get('data_directory')} "
+                "is not running",
+                f"manifest.json#/facts/domino/servers/{number}/state",
+            )
+        )
+    return found
+
+
+def nsd_reports(bundle: BundleView) -> list[Finding]:
+    """domino.nsd_files: NSD reports in a server's diagnostic folder: Domino
+    writes one when a server crashes or hangs (or when someone runs nsd)."""
+    found = []
+    for number, server in enumerate(bundle.facts("domino").get("servers") or []):
+        files = server.get("nsd_files") or []
+        if not files:
+            continue
+        found.append(
+            Finding(
+                "domino.nsd_files",
+                "medium",
+                f"{len(files)} NSD report(s) (crash or hang) for "
+                f"{server.get('server_name') or server.get('data_directory')}, newest {files[0]}",
+                f"manifest.json#/facts/domino/servers/{number}/nsd_files",
+            )
+        )
+    return found

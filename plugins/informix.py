@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
+from collector.findings import BundleView, Finding
 from collector.host import Host
+from collector.lifecycle import end_of_support_finding
 from collector.logwindow import LogFormat, Record, aware
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.redact import MASK, Rule
@@ -129,6 +131,15 @@ class Informix(Plugin):
         specs += installation_files(found)
         return specs
 
+    def snapshot_specs(self, ctx: Context) -> list[Spec]:
+        """Each server's mode and uptime (`onstat -`)."""
+        found = discover(ctx)
+        document = found.as_document()
+        onstat = onstat_command(ctx.host, found.install_path)
+        specs: list[Spec] = [FactSpec(name="installation", collect=lambda host: document)]
+        specs += [onstat_spec(s, onstat, found.install_path, ("-",)) for s in found.servers]
+        return specs
+
     def follow_up(self, ctx: Context, collected: Collected) -> list[Spec]:
         """The message log and DUMPDIR that onstat reports, where the onconfig
         file did not name them (unreadable, or changed with onmode -wm)."""
@@ -180,6 +191,11 @@ class Informix(Plugin):
             "servers_found": found.get("servers_found", []),
             "servers": servers,
         }
+
+    def findings(self, bundle: BundleView) -> list[Finding]:
+        found = [end_of_support_finding(bundle, self.name)]
+        found += servers_not_online(bundle) + assertion_failures(bundle)
+        return [finding for finding in found if finding is not None]
 
 
 # --- discovery -------------------------------------------------------------
@@ -373,17 +389,17 @@ def command_name(server: str, view: tuple[str, ...]) -> str:
     return slug(f"{server} onstat {' '.join(view)}")
 
 
+def onstat_spec(server: Server, onstat: str, install: str | None, view: tuple[str, ...]) -> Spec:
+    return CommandSpec(
+        name=command_name(server.name, view),
+        argv=(onstat, *view),
+        env=server.env(install),
+        ok_exit_codes=ONSTAT_OK,
+    )
+
+
 def server_specs(server: Server, onstat: str, install: str | None) -> list[Spec]:
-    env = server.env(install)
-    specs: list[Spec] = [
-        CommandSpec(
-            name=command_name(server.name, view),
-            argv=(onstat, *view),
-            env=env,
-            ok_exit_codes=ONSTAT_OK,
-        )
-        for view in ONSTAT_VIEWS
-    ]
+    specs = [onstat_spec(server, onstat, install, view) for view in ONSTAT_VIEWS]
     if server.onconfig:
         specs.append(FileSpec(name=f"{slug(server.name)}_onconfig", path=server.onconfig))
     if server.msgpath:
@@ -554,6 +570,12 @@ _TYPE_MARKS = {"prim": "Prim", "sec": "Sec", "rss": "RSS", "sds": "SDS"}
 _OFFLINE = re.compile(r"shared memory not initialized for INFORMIXSERVER '([^']*)'")
 
 
+def _kbytes(field: str | None) -> int | None:
+    """`208392 Kbytes` -> 208392; None for anything else."""
+    number = field.split()[0] if field else ""
+    return int(number) if re.fullmatch(r"[0-9]+", number) else None
+
+
 def parse_banner(text: str) -> dict[str, Any] | None:
     """The header every onstat output starts with:
     `IBM Informix Dynamic Server Version 14.10.FC4W1AEE -- On-Line -- Up 01:13:37 --
@@ -582,7 +604,7 @@ def parse_banner(text: str) -> dict[str, Any] | None:
         "flags": flags,
         "uptime": uptime[len("Up") :].strip() if uptime else None,
         "uptime_seconds": uptime_seconds(uptime) if uptime else None,
-        "shared_memory_kb": int(memory.split()[0]) if memory else None,
+        "shared_memory_kb": _kbytes(memory),
         "blocked": [b for b in blocked.split(",") if b],
     }
 
@@ -907,7 +929,7 @@ def parse_onstat_g_rss(text: str) -> dict[str, Any]:
         "source_server": pairs.get("source server name"),
         "connection_status": pairs.get("connection status"),
         "rss_count": int(pairs["number of rss servers"])
-        if pairs.get("number of rss servers", "").isdigit()
+        if pairs.get("number of rss servers", "").isdecimal()
         else None,
         "last_log_page_received": pairs.get("last log page received(log id,page)"),
         "servers": servers,
@@ -969,7 +991,10 @@ class OnlineLog(LogFormat):
         governing = self.day_header(stream, offset)
         if governing is None:
             return None
-        day = governing.date() + timedelta(days=1 if clock < governing.time() else 0)
+        try:
+            day = governing.date() + timedelta(days=1 if clock < governing.time() else 0)
+        except OverflowError:  # past 9999-12-31: a garbage header
+            return None
         return aware(datetime.combine(day, clock))
 
     def day_header(self, stream: BinaryIO, offset: int) -> datetime | None:
@@ -1056,5 +1081,51 @@ def decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+# --- findings (engineer side: read from a bundle, never from the host) ------------
+
+# Modes of a server that is up and serving: a primary or standard server is
+# On-Line; HDR, RS and SD secondaries are Read-Only or Updatable.
+SERVING_MODES = ("On-Line", "Read-Only", "Updatable")
+
+
+def servers_not_online(bundle: BundleView) -> list[Finding]:
+    """informix.server_not_online: a server onstat found Off-Line, Quiescent,
+    in Single-User, Administration or recovery mode."""
+    found = []
+    for number, server in enumerate(bundle.facts("informix").get("servers") or []):
+        state = server.get("state")
+        if not state or state.startswith(SERVING_MODES):
+            continue
+        found.append(
+            Finding(
+                "informix.server_not_online",
+                "high",
+                f"database server {server.get('name')} is {state}, not On-Line",
+                f"manifest.json#/facts/informix/servers/{number}/state",
+            )
+        )
+    return found
+
+
+def assertion_failures(bundle: BundleView) -> list[Finding]:
+    """informix.assertion_failures: af.* assertion-failure files in a server's
+    DUMPDIR (each one is a server-side failure worth a look)."""
+    found = []
+    for number, server in enumerate(bundle.facts("informix").get("servers") or []):
+        count = server.get("assertion_failure_files")
+        if not isinstance(count, int) or count < 1:
+            continue
+        found.append(
+            Finding(
+                "informix.assertion_failures",
+                "high",
+                f"{count} assertion failure file(s) (af.*) in {server.get('dumpdir')} "
+                f"of server {server.get('name')}",
+                f"manifest.json#/facts/informix/servers/{number}/assertion_failure_files",
+            )
+        )
+    return found
+
+
 # Set after the class body: the format class is defined further down.
-Informix.log_formats = {"informix_online_log": OnlineLog}
+Informix.log_formats = (OnlineLog,)

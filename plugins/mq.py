@@ -19,15 +19,19 @@ bytes are copied as they are, whatever their code page.
 
 from __future__ import annotations
 
+import codecs
 import glob
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from collector.findings import BundleView, Finding, recent_records
 from collector.host import Host
+from collector.lifecycle import end_of_support_finding
 from collector.logwindow import LogFormat, Record, aware, iter_records
 from collector.plugin import Collected, Context, Plugin
 from collector.redact import MASK, Rule
@@ -80,6 +84,10 @@ class AmqerrFormat(LogFormat):
     )
 
     def __init__(self, codepage: str | None = None) -> None:
+        # The code page may come from a bundle's manifest: refuse what is no text
+        # codec here (LookupError) rather than deep inside a parse.
+        if codepage is not None and not codecs.lookup(codepage)._is_text_encoding:
+            raise LookupError(f"{codepage!r} is not a text encoding")
         self.codepage = codepage
 
     def options(self) -> dict[str, str]:
@@ -95,7 +103,10 @@ class AmqerrFormat(LogFormat):
                 break
             found = TIME_INSERT.search(line)
             if found:
-                return datetime.fromisoformat(found.group(1).decode()).replace(tzinfo=UTC)
+                try:
+                    return datetime.fromisoformat(found.group(1).decode()).replace(tzinfo=UTC)
+                except ValueError:
+                    break  # an impossible Time(): fall back to the header's date
         return header_time(
             header.group("date").decode(), header.group("time").decode(), header.group("rest")
         )
@@ -360,7 +371,7 @@ def mq_command(ctx: Context, command: str) -> str:
 
 class MQ(Plugin):
     name = "mq"
-    log_formats = {"mq_amqerr": AmqerrFormat}
+    log_formats = (AmqerrFormat,)
     description = "IBM MQ: version, installations, queue managers, error logs and FDC files"
     commands = ("dspmqver", "dspmq")
     paths = ("/opt/mqm/bin/dspmqver", "/usr/mqm/bin/dspmqver", MQS_INI, MQINST_INI)
@@ -370,11 +381,9 @@ class MQ(Plugin):
 
     def specs(self, ctx: Context) -> list[Spec]:
         chosen = choose_queue_managers(ctx)
-        only = ("-m", chosen.requested) if chosen.requested else ()
-        dspmq = (mq_command(ctx, "dspmq"), *only, "-x", "-o", "all")
         specs: list[Spec] = [
             CommandSpec(name="dspmqver", argv=(mq_command(ctx, "dspmqver"),)),
-            CommandSpec(name="dspmq", argv=dspmq),
+            dspmq_spec(ctx, chosen),
             FileSpec(name="mqs.ini", path=MQS_INI),
             FileSpec(name="mqinst.ini", path=MQINST_INI),
             FileSpec(name="mqclient.ini", path=MQCLIENT_INI),
@@ -387,6 +396,14 @@ class MQ(Plugin):
         for entry in chosen.selected:
             specs += queue_manager_specs(ctx, entry)
         return specs
+
+    def snapshot_specs(self, ctx: Context) -> list[Spec]:
+        """The queue managers' states (`dspmq`): running, ended, standby..."""
+        chosen = choose_queue_managers(ctx)
+        return [
+            dspmq_spec(ctx, chosen),
+            FactSpec(name="queue_managers", collect=lambda _host: chosen.document()),
+        ]
 
     def facts(self, collected: Collected) -> dict[str, Any]:
         version = parse_dspmqver(collected.text("dspmqver") or "")
@@ -405,6 +422,16 @@ class MQ(Plugin):
             "error_log_dir": SYSTEM_ERRORS,
             "fdc": fdc_facts(collected.json("fdc_listing")),
         }
+
+    def findings(self, bundle: BundleView) -> list[Finding]:
+        found = [end_of_support_finding(bundle, self.name)]
+        found += queue_managers_not_running(bundle) + recent_errors(bundle)
+        return [finding for finding in found if finding is not None]
+
+
+def dspmq_spec(ctx: Context, chosen: Selection) -> Spec:
+    only = ("-m", chosen.requested) if chosen.requested else ()
+    return CommandSpec(name="dspmq", argv=(mq_command(ctx, "dspmq"), *only, "-x", "-o", "all"))
 
 
 def queue_manager_specs(ctx: Context, entry: QueueManagerEntry) -> list[Spec]:
@@ -485,7 +512,7 @@ def product_facts(version: dict[str, str], running: list[dict[str, Any]]) -> dic
     return {
         "product": version.get("Name") or "IBM MQ",
         "version": vrmf,
-        "fix_pack": int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None,
+        "fix_pack": int(parts[3]) if len(parts) == 4 and parts[3].isdecimal() else None,
         "build_level": version.get("Level") or version.get("CMVC level"),
         "build_type": version.get("BuildType"),
         "platform": version.get("Platform"),
@@ -494,7 +521,7 @@ def product_facts(version: dict[str, str], running: list[dict[str, Any]]) -> dic
         "install_path": version.get("InstPath"),
         "data_path": version.get("DataPath"),
         "primary": None if primary in (None, "N/A") else primary.lower() == "yes",
-        "max_cmd_level": int(max_cmd_level) if max_cmd_level.isdigit() else None,
+        "max_cmd_level": int(max_cmd_level) if max_cmd_level.isdecimal() else None,
         "license": version.get("LicenseType"),
     }
 
@@ -566,3 +593,40 @@ def fdc_facts(listing: Any) -> dict[str, Any]:
         "count": listing.get("count", 0),
         "newest": newest,
     }
+
+
+# --- findings (engineer side: read from a bundle, never from the host) ------------
+
+ERROR_LEVELS = ("error", "severe", "terminating")
+
+
+def queue_managers_not_running(bundle: BundleView) -> list[Finding]:
+    """mq.qmgr_not_running: a collected queue manager that dspmq did not show
+    running (a standby instance or one running elsewhere counts as running)."""
+    found = []
+    for number, qmgr in enumerate(bundle.facts("mq").get("queue_managers") or []):
+        status = qmgr.get("status")
+        if not status or status.startswith("Running"):
+            continue
+        found.append(
+            Finding(
+                "mq.qmgr_not_running",
+                "high" if "unexpectedly" in status.lower() else "medium",
+                f"queue manager {qmgr.get('name')} is not running: {status}",
+                f"manifest.json#/facts/mq/queue_managers/{number}/status",
+            )
+        )
+    return found
+
+
+def recent_errors(bundle: BundleView) -> list[Finding]:
+    """mq.recent_errors: AMQ messages of severity E, S or T in the 24 hours before
+    the bundle was made, one finding per error log."""
+    found = []
+    for log, records in recent_records(bundle, "mq", ERROR_LEVELS):
+        ids = Counter(r.message_id or "?" for r in records)
+        listed = ", ".join(f"{message} x{n}" for message, n in ids.most_common(5))
+        worst = {r.level for r in records} - {"error"}
+        message = f"{len(records)} AMQ error message(s) in the 24 h before collection: {listed}"
+        found.append(Finding("mq.recent_errors", "high" if worst else "medium", message, log))
+    return found

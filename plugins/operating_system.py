@@ -9,9 +9,12 @@ file passes the central redactor.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 import resource
 import time
+from collections import Counter
 from typing import Any
 
 import distro
@@ -50,6 +53,9 @@ COMMANDS = (
     ("dpkg-query", "-W", "-f=${Package}\\t${Version}\\t${Architecture}\\n"),
     ("rpm", "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"),
 )
+# Snapshot metrics: seconds CPU use is sampled over, and processes listed.
+SAMPLE_SECONDS = 0.5
+TOP_PROCESSES = 10
 LIMITS = {
     name[len("RLIMIT_") :].lower(): getattr(resource, name)
     for name in dir(resource)
@@ -81,6 +87,19 @@ class OperatingSystem(Plugin):
             # timedatectl only answers where systemd runs; elsewhere it fails.
             specs.append(CommandSpec(argv=("timedatectl", "show")))
         return specs
+
+    def snapshot_specs(self, ctx: Context) -> list[Spec]:
+        """Host metrics as of now (psutil), for comparing snapshots over time."""
+        return [
+            FactSpec(name="release", collect=os_release),
+            FactSpec(name="kernel", collect=kernel),
+            FactSpec(name="cpu", collect=cpu_use),
+            FactSpec(name="memory", collect=memory),
+            FactSpec(name="disk_use", collect=disk_use),
+            FactSpec(name="top_processes", collect=top_processes),
+            FactSpec(name="connections", collect=connections),
+            CommandSpec(argv=("uname", "-a")),
+        ]
 
     def facts(self, collected: Collected) -> dict[str, Any]:
         release = collected.json("release") or {}
@@ -164,6 +183,76 @@ def disks(host: Host) -> list[dict[str, Any]]:
             entry["usage_error"] = error.strerror
         found.append(entry)
     return found
+
+
+def cpu_use(host: Host) -> dict[str, Any]:
+    """CPU use over a short sample, the load averages, and the cumulative times."""
+    return {
+        "logical": psutil.cpu_count(),
+        "percent": psutil.cpu_percent(interval=SAMPLE_SECONDS),
+        "load_average": dict(zip(("1m", "5m", "15m"), psutil.getloadavg(), strict=True)),
+        "times": psutil.cpu_times()._asdict(),
+    }
+
+
+def disk_use(host: Host) -> dict[str, dict[str, Any]]:
+    """Space and inode use of each mounted file system, by mount point."""
+    found: dict[str, dict[str, Any]] = {}
+    for part in psutil.disk_partitions(all=False):
+        try:
+            space, inodes = psutil.disk_usage(part.mountpoint), os.statvfs(part.mountpoint)
+        except OSError as error:
+            found[part.mountpoint] = {"error": error.strerror}
+            continue
+        used_inodes = inodes.f_files - inodes.f_ffree
+        found[part.mountpoint] = {
+            **space._asdict(),
+            "inodes_total": inodes.f_files,
+            "inodes_used": used_inodes,
+            "inodes_percent": round(100 * used_inodes / inodes.f_files, 1) if inodes.f_files else 0,
+        }
+    return found
+
+
+PROCESS_FIELDS = ("pid", "name", "username", "memory_percent", "memory_info")
+
+
+def top_processes(host: Host) -> dict[str, list[dict[str, Any]]]:
+    """The TOP_PROCESSES busiest processes by CPU (over a short sample) and by
+    resident memory; names only, never command lines."""
+    processes = list(psutil.process_iter(PROCESS_FIELDS))
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.cpu_percent(None)  # starts the sample
+    time.sleep(SAMPLE_SECONDS)
+    rows = [_process_row(process) for process in processes]
+    alive = [row for row in rows if row is not None]
+    return {
+        "by_cpu": sorted(alive, key=lambda r: -r["cpu_percent"])[:TOP_PROCESSES],
+        "by_memory": sorted(alive, key=lambda r: -r["rss"])[:TOP_PROCESSES],
+    }
+
+
+def _process_row(process: psutil.Process) -> dict[str, Any] | None:
+    try:
+        cpu_percent = process.cpu_percent(None)
+    except psutil.Error:
+        return None  # ended during the sample
+    info = process.info
+    rss = info["memory_info"].rss if info.get("memory_info") else 0
+    return {
+        "pid": info["pid"],
+        "name": info.get("name"),
+        "user": info.get("username"),
+        "cpu_percent": cpu_percent,
+        "rss": rss,
+        "memory_percent": round(info.get("memory_percent") or 0.0, 2),
+    }
+
+
+def connections(host: Host) -> dict[str, int]:
+    """Open TCP connections per state (ESTABLISHED, TIME_WAIT, LISTEN...)."""
+    return dict(Counter(c.status for c in psutil.net_connections(kind="tcp")))
 
 
 def ulimits(host: Host) -> dict[str, list[int]]:

@@ -56,6 +56,7 @@ import functools
 import io
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -63,7 +64,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.sax.saxutils import unescape
 
+from collector.findings import BundleView, Finding, recent_records
 from collector.host import Host
+from collector.lifecycle import end_of_support_finding
 from collector.logwindow import LogFormat, Record, aware, iter_records
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.redact import SECRET_KEY, make_rule, mask_secret_value
@@ -155,6 +158,11 @@ class WebSphere(Plugin):
         for profile in layout.profiles:
             yield from profile_specs(profile)
 
+    def snapshot_specs(self, ctx: Context) -> Iterator[Spec]:
+        """The layout with each server's state, from its .pid file and /proc."""
+        layout = discover(ctx)
+        yield FactSpec(name="layout", collect=functools.partial(observe, layout))
+
     def facts(self, collected: Collected) -> dict[str, Any]:
         layout = collected.json("layout") or {}
         installs = [
@@ -170,6 +178,11 @@ class WebSphere(Plugin):
             for profile in layout.get("profiles", [])
         }
         return build_facts(layout, installs, ffdc)
+
+    def findings(self, bundle: BundleView) -> list[Finding]:
+        found = [end_of_support_finding(bundle, self.name)]
+        found += servers_not_running(bundle) + recent_errors(bundle)
+        return [finding for finding in found if finding is not None]
 
 
 # --- what is installed where -----------------------------------------------------------
@@ -433,7 +446,7 @@ def server_state(host: Host, server: Server) -> dict[str, Any]:
     if not host.path(server.log_dir).is_dir():
         return {**state, "state": "unknown", "state_reason": "no log folder: never started here"}
     pid_text = _read(host, f"{server.log_dir}/{server.name}.pid")
-    if pid_text is None or not pid_text.strip().isdigit():
+    if pid_text is None or not pid_text.strip().isdecimal():
         reason = "no pid file (removed at a clean stop)"
         return {**state, "state": "stopped", "state_reason": reason}
     pid = int(pid_text.strip())
@@ -717,7 +730,9 @@ def _zoned(moment: datetime, zone: str) -> datetime:
     if numeric:
         minutes = int(numeric.group(2)) * 60 + int(numeric.group(3) or 0)
         sign = -1 if numeric.group(1) == "-" else 1
-        return moment.replace(tzinfo=timezone(timedelta(minutes=sign * minutes)))
+        if minutes < 24 * 60:  # a zone of a day or more is garbage: take local time
+            return moment.replace(tzinfo=timezone(timedelta(minutes=sign * minutes)))
+        return aware(moment)
     # The host's own zone name means the host's zone (China's CST, not Chicago's).
     if zone in ZONE_OFFSETS and zone != aware(moment).tzname():
         return moment.replace(tzinfo=timezone(timedelta(minutes=ZONE_OFFSETS[zone])))
@@ -871,5 +886,45 @@ def _profile_facts(profile: dict[str, Any], ffdc: dict[str, Any] | None) -> dict
     }
 
 
+# --- findings (engineer side: read from a bundle, never from the host) ------------
+
+ERROR_LEVELS = ("E", "F")  # SystemOut event types: error, fatal
+
+
+def servers_not_running(bundle: BundleView) -> list[Finding]:
+    """websphere.server_not_running: a server whose pid file and the process
+    table said it was stopped when the bundle was made."""
+    found = []
+    for p, profile in enumerate(bundle.facts("websphere").get("profiles") or []):
+        for s, server in enumerate(profile.get("servers") or []):
+            if server.get("state") != "stopped":
+                continue
+            found.append(
+                Finding(
+                    "websphere.server_not_running",
+                    "medium",
+                    f"server {server.get('name')} of profile {profile.get('name')} is not "
+                    f"running: {server.get('state_reason') or 'stopped'}",
+                    f"manifest.json#/facts/websphere/profiles/{p}/servers/{s}",
+                )
+            )
+    return found
+
+
+def recent_errors(bundle: BundleView) -> list[Finding]:
+    """websphere.recent_errors: E (error) and F (fatal) entries in the 24 hours
+    before the bundle was made, one finding per log."""
+    found = []
+    for log, records in recent_records(bundle, "websphere", ERROR_LEVELS):
+        ids = Counter(r.message_id or "(no message id)" for r in records)
+        listed = ", ".join(f"{message} x{n}" for message, n in ids.most_common(5))
+        fatal = any(r.level == "F" for r in records)
+        message = f"{len(records)} E/F entries in the 24 h before collection: {listed}"
+        found.append(
+            Finding("websphere.recent_errors", "high" if fatal else "medium", message, log)
+        )
+    return found
+
+
 # Set after the class body: the format class is defined further down.
-WebSphere.log_formats = {"websphere-systemout": SystemOutFormat}
+WebSphere.log_formats = (SystemOutFormat,)
