@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from collector.plugins.db2 import Db2DiagFormat
+from collector.plugins.db2_parse import Db2DiagFormat
 from common import MiB, corpus_log, timed
 
 from collector.logwindow import iter_records, window_start

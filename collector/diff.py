@@ -21,8 +21,8 @@ from typing import Any
 
 from collector.bundle import Bundle
 from collector.findings import bundle_created
-from collector.plugins.db2 import parse_cfg
-from collector.plugins.domino import parse_notes_ini
+from collector.plugins.db2_parse import parse_cfg
+from collector.plugins.domino_parse import parse_notes_ini
 
 # Configuration items: (plugin, item name pattern, parser into {parameter: value}).
 CONFIG_ITEMS: tuple[tuple[str, re.Pattern[str], Callable[[str], Mapping[str, str]]], ...] = (

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector.plugins import db2
+from collector.plugins import db2, db2_parse
 from conftest import CUSTOMER, DATA, FakeHost, RunPa, extract, only_bundle, samples_dir
 from jsonschema import Draft202012Validator
 
@@ -66,7 +66,7 @@ def schema_errors(facts: dict[str, Any]) -> list[str]:
 
 def test_db2diag_fixture_records_have_level_message_id_and_zone() -> None:
     data = (FIXTURE / f"sysroot{DIAG}/db2diag.log").read_bytes()
-    records = db2.parse_db2diag(data)
+    records = db2_parse.parse_db2diag(data)
     assert [r.level for r in records] == ["Severe", "Error", "Warning"]
     assert [r.message_id for r in records] == ["SQLO_NOMEM", "ECF_ACCESS_DENIED", "ADM12500E"]
     assert records[0].timestamp == datetime(
@@ -83,7 +83,7 @@ def test_db2diag_fixture_records_have_level_message_id_and_zone() -> None:
 )
 def test_db2diag_zone_offset_is_in_minutes(zone: str, minutes: int) -> None:
     header = f"2026-03-01-12.00.00.000001{zone} I1E200            LEVEL: Info\n".encode()
-    (record,) = db2.parse_db2diag(header + b"PID     : 1\n")
+    (record,) = db2_parse.parse_db2diag(header + b"PID     : 1\n")
     assert record.timestamp is not None
     assert record.timestamp.utcoffset() == timedelta(minutes=minutes)
     assert record.timestamp.hour == 12
@@ -96,7 +96,7 @@ def test_db2diag_old_header_without_zone_is_local_time_and_adm_code_is_the_id() 
         b"recovery manager  sqlpresr Probe:1   Database:SAMPLE\n"
         b"ADM1530E  Crash recovery has been initiated.\n"
     )
-    (record,) = db2.parse_db2diag(text)
+    (record,) = db2_parse.parse_db2diag(text)
     assert record.level is None and record.message_id == "ADM1530E"
     assert record.timestamp is not None and record.timestamp.tzinfo is not None
     assert record.timestamp.replace(tzinfo=None) == datetime(2006, 2, 15, 19, 33, 37, 630000)
@@ -107,7 +107,7 @@ def test_db2diag_non_utf8_record_parses_without_mangling_bytes() -> None:
         b"2026-03-01-12.00.00.000001+060 I1E200            LEVEL: Error\n"
         b"MESSAGE : ADM5501I  Table \xc4NDERUNG in code page 819: caf\xe9 \xff\n"
     )
-    (record,) = db2.parse_db2diag(raw + b"\n")
+    (record,) = db2_parse.parse_db2diag(raw + b"\n")
     assert record.message_id == "ADM5501I"
     assert record.text.encode("utf-8", errors="surrogateescape") == raw.rstrip(b"\n")
 
@@ -118,11 +118,11 @@ def test_db2diag_line_starting_with_a_date_inside_a_record_is_not_a_header() -> 
         b"DATA #1 : String, 26 bytes\n"
         b"2026-03-01-11.59.59.000000\n"
     )
-    assert len(db2.parse_db2diag(text)) == 1
+    assert len(db2_parse.parse_db2diag(text)) == 1
 
 
 def test_real_db2diag_container_sample() -> None:
-    records = db2.parse_db2diag(
+    records = db2_parse.parse_db2diag(
         (samples_dir("db2") / "db2diag_db2_11.5.8_container.log").read_bytes()
     )
     assert len(records) == 5
@@ -138,7 +138,9 @@ def test_real_db2diag_container_sample() -> None:
 
 
 def test_real_db2diag_levels_sample() -> None:
-    records = db2.parse_db2diag((samples_dir("db2") / "db2diag_rsyslog_levels.log").read_bytes())
+    records = db2_parse.parse_db2diag(
+        (samples_dir("db2") / "db2diag_rsyslog_levels.log").read_bytes()
+    )
     assert len(records) == 9
     assert [r.level for r in records] == [
         "Critical",
@@ -157,7 +159,7 @@ def test_real_db2diag_levels_sample() -> None:
 
 
 def test_real_db2diag_doc_record() -> None:
-    (record,) = db2.parse_db2diag(
+    (record,) = db2_parse.parse_db2diag(
         (samples_dir("db2") / "db2diag_rsyslog_doc_record.log").read_bytes()
     )
     assert record.level == "Info"
@@ -193,7 +195,9 @@ def test_window_start_on_db2diag_bisects_instead_of_reading_the_log() -> None:
     ]
     data = b"".join(records)
     stream = CountingStream(data)
-    offset = window_start(stream, len(data), db2.Db2DiagFormat(), start + timedelta(minutes=6000))
+    offset = window_start(
+        stream, len(data), db2_parse.Db2DiagFormat(), start + timedelta(minutes=6000)
+    )
     assert offset == len(b"".join(records[:6000]))
     assert stream.consumed < len(data) / 20, (stream.consumed, len(data))
 
@@ -202,7 +206,7 @@ def test_window_start_on_db2diag_bisects_instead_of_reading_the_log() -> None:
 
 
 def test_real_db2level_sample() -> None:
-    level = db2.parse_db2level((samples_dir("db2") / "db2level_11.1.3.3.txt").read_text())
+    level = db2_parse.parse_db2level((samples_dir("db2") / "db2level_11.1.3.3.txt").read_text())
     assert level == {
         "instance": "db2inst1",
         "bits": "64",
@@ -222,12 +226,12 @@ def test_db2level_special_build_token() -> None:
         'Informational tokens are "DB2 v11.5.8.0", "special_36512",\n'
         '"DYN2212141409AMD64_36512", and Fix Pack "0".\n'
     )
-    level = db2.parse_db2level(text)
+    level = db2_parse.parse_db2level(text)
     assert level["version"] == "11.5.8.0" and level["special_build"] == "special_36512"
 
 
 def test_real_db2licm_sample() -> None:
-    products = db2.parse_db2licm((samples_dir("db2") / "db2licm_l.txt").read_text())
+    products = db2_parse.parse_db2licm((samples_dir("db2") / "db2licm_l.txt").read_text())
     assert len(products) == 2
     ese, connect = products
     assert ese["product_name"] == "DB2 Enterprise Server Edition"
@@ -242,7 +246,7 @@ def test_real_db2licm_sample() -> None:
 
 
 def test_real_db2ls_sample() -> None:
-    installs = db2.parse_db2ls((samples_dir("db2") / "db2ls_a_c.txt").read_text())
+    installs = db2_parse.parse_db2ls((samples_dir("db2") / "db2ls_a_c.txt").read_text())
     assert [(i["path"], i["version"], i["fix_pack"]) for i in installs] == [
         ("/opt/ibm/db2/V11.5", "11.5.6.0", "0"),
         ("/opt/ibm/db2/V11.5_01", "11.5.7.0", "0"),
@@ -253,7 +257,7 @@ def test_real_db2ls_sample() -> None:
 
 def test_real_db_cfg_sample() -> None:
     text = (samples_dir("db2") / "db_cfg_SAMPLE_11.5.8.txt").read_text()
-    cfg = db2.parse_cfg(text)
+    cfg = db2_parse.parse_cfg(text)
     assert len(cfg) == 176
     assert sum(key.isupper() and " " not in key for key in cfg) == 149
     assert cfg["Database release level"] == "0x1500"
@@ -274,7 +278,9 @@ def test_real_db_cfg_sample() -> None:
 
 
 def test_real_abridged_db_cfg_sample_has_no_log_parameters() -> None:
-    cfg = db2.parse_cfg((samples_dir("db2") / "db_cfg_TESTD1_insights_abridged.txt").read_text())
+    cfg = db2_parse.parse_cfg(
+        (samples_dir("db2") / "db_cfg_TESTD1_insights_abridged.txt").read_text()
+    )
     assert len(cfg) == 37
     assert cfg["Database page size"] == "4096"
     assert cfg["Database code set"] == "UTF-8"
@@ -284,13 +290,13 @@ def test_real_abridged_db_cfg_sample_has_no_log_parameters() -> None:
 
 
 def test_real_dbm_cfg_sample_and_its_resolved_diagpath() -> None:
-    dbm = db2.parse_cfg((samples_dir("db2") / "dbm_cfg_insights_abridged.txt").read_text())
+    dbm = db2_parse.parse_cfg((samples_dir("db2") / "dbm_cfg_insights_abridged.txt").read_text())
     assert dbm["Node type"] == "Enterprise Server Edition with local and remote clients"
     assert dbm["NUMDB"] == "32" and dbm["DIAGLEVEL"] == "3"
     assert dbm["DIAGPATH"] == "/home/dbp/sqllib/db2dump/ $m"
     assert dbm["CUR_EFF_CODE_LVL"] == "V:11 R:5 M:9 F:0 I:0 SB:0"
     assert dbm["Database manager configuration release level"] == "0x1500"
-    assert db2.resolve_diagpath(dbm, "/home/dbp") == {
+    assert db2_parse.resolve_diagpath(dbm, "/home/dbp") == {
         "configured": "/home/dbp/sqllib/db2dump/ $m",
         "member_resolved": "/home/dbp/sqllib/db2dump/DIAG0000/",
         "resolved": "/home/dbp/sqllib/db2dump/DIAG0000",
@@ -310,13 +316,13 @@ def test_real_dbm_cfg_sample_and_its_resolved_diagpath() -> None:
 def test_diagpath_falls_back_to_the_instance_default(
     configured: str, resolved: str, source: str
 ) -> None:
-    found = db2.resolve_diagpath({"DIAGPATH": configured}, HOME)
+    found = db2_parse.resolve_diagpath({"DIAGPATH": configured}, HOME)
     assert (found["resolved"], found["source"]) == (resolved, source)
 
 
 def test_real_db2pd_hadr_sample() -> None:
     text = (samples_dir("db2") / "db2pd_hadr_HATEST_primary.txt").read_text()
-    pairs = db2.parse_db2pd_pairs(text)
+    pairs = db2_parse.parse_db2pd_pairs(text)
     assert len(pairs) == 43
     assert pairs["HADR_ROLE"] == "PRIMARY" and pairs["HADR_STATE"] == "PEER"
     assert pairs["HADR_SYNCMODE"] == "NEARSYNC"
@@ -326,7 +332,7 @@ def test_real_db2pd_hadr_sample() -> None:
     assert pairs["HADR_LOG_GAP(bytes)"] == "0"
     assert pairs["READS_ON_STANDBY_ENABLED"] == "N"
     assert pairs["LOG_HADR_WAIT_CUR(seconds)"] == "0,000"
-    assert db2.parse_db2pd_banner(text) == {
+    assert db2_parse.parse_db2pd_banner(text) == {
         "member": "0",
         "database": "HATEST",
         "state": "Active",
@@ -337,7 +343,7 @@ def test_real_db2pd_hadr_sample() -> None:
 
 def test_real_db2pd_logs_sample() -> None:
     text = (samples_dir("db2") / "db2pd_logs_SAMPLE.txt").read_text()
-    logs = db2.parse_db2pd_logs(text)
+    logs = db2_parse.parse_db2pd_logs(text)
     assert logs["Current Log Number"] == "1"
     assert logs["Pages Written"] == "71"
     assert logs["Current LSO"] == "53279365"
@@ -348,7 +354,7 @@ def test_real_db2pd_logs_sample() -> None:
         "S0000001.LOG"
     ]
     assert logs["log_files"][0]["start_lsn"] == "0000000000047ABD"
-    banner = db2.parse_db2pd_banner(text)
+    banner = db2_parse.parse_db2pd_banner(text)
     assert banner is not None and banner["database"] == "SAMPLE"
     assert banner["date"] == "2025-09-01-04.33.33.910169"
 
@@ -363,21 +369,23 @@ def _fake(command: str, *args: str) -> str:
 
 
 def test_fake_commands_print_what_the_parsers_read() -> None:
-    directory = db2.parse_db_directory(_fake("db2", "list", "db", "directory"))
+    directory = db2_parse.parse_db_directory(_fake("db2", "list", "db", "directory"))
     assert len(directory) == 3
     assert db2.local_databases(directory) == [("SAMPLE", "SAMPLE"), ("PRODDB", "PRODDB")]
-    osinfo = db2.parse_db2pd_osinfo(_fake("db2pd", "-osinfo"))
+    osinfo = db2_parse.parse_db2pd_osinfo(_fake("db2pd", "-osinfo"))
     assert osinfo["OSName"] == "Linux" and osinfo["NodeName"] == "dbhost01"
     assert osinfo["CPU Information"]["TotalCPU"] == "8"
     assert osinfo["Physical Memory and Swap (Megabytes)"]["TotalMem"] == "31890"
-    assert db2.db2pd_state(_fake("db2pd", "-osinfo")) == "active"
-    assert db2.db2pd_state(_fake("db2pd", "-logs", "-db", "NOSUCH")) == "inactive"
-    assert db2.db2pd_state("Unable to attach to database manager on member 0.\n") == "stopped"
-    registry = db2.parse_db2set(_fake("db2set", "-all"))
+    assert db2_parse.db2pd_state(_fake("db2pd", "-osinfo")) == "active"
+    assert db2_parse.db2pd_state(_fake("db2pd", "-logs", "-db", "NOSUCH")) == "inactive"
+    assert db2_parse.db2pd_state("Unable to attach to database manager on member 0.\n") == "stopped"
+    registry = db2_parse.parse_db2set(_fake("db2set", "-all"))
     assert {"scope": "i", "name": "DB2COMM", "value": "TCPIP"} in registry
-    assert db2.parse_db2ilist(_fake("db2ilist")) == ["db2inst1"]
+    assert db2_parse.parse_db2ilist(_fake("db2ilist")) == ["db2inst1"]
     nodes = (FIXTURE / f"sysroot{HOME}/sqllib/db2nodes.cfg").read_text()
-    assert db2.parse_db2nodes(nodes) == [{"member": "0", "host": "dbhost01", "logical_port": "0"}]
+    assert db2_parse.parse_db2nodes(nodes) == [
+        {"member": "0", "host": "dbhost01", "logical_port": "0"}
+    ]
 
 
 # --- secrets -----------------------------------------------------------------------
@@ -675,7 +683,7 @@ def test_fake_installation_bundle_has_commands_logs_and_no_secrets(fake_db2: Db2
     logs = _logs(manifest)
     assert set(logs) == {f"{DIAG}/{n}" for n in ("db2diag.log", "db2diag.0.log", "db2inst1.nfy")}
     diag = (root / logs[f"{DIAG}/db2diag.log"]["path"]).read_bytes()
-    assert len(db2.parse_db2diag(diag)) == 3 and b"PWD=********;" in diag
+    assert len(db2_parse.parse_db2diag(diag)) == 3 and b"PWD=********;" in diag
     files = {i["source"]: i for i in items.values() if i["kind"] == "file" and i["path"]}
     assert set(files) == {f"{HOME}/sqllib/{f}" for f in db2.SQLLIB_FILES}
     dsdriver = (root / files[f"{HOME}/sqllib/cfg/db2dsdriver.cfg"]["path"]).read_text()

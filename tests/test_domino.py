@@ -19,13 +19,17 @@ from typing import Any
 import pytest
 from collector.plugins.domino import (
     REDACTION_RULES,
-    AccessLogFormat,
-    ConsoleLogFormat,
     Domino,
-    access_summary,
-    console_datetime,
     discover,
     is_domino_server,
+    release_evidence,
+    server_state,
+)
+from collector.plugins.domino_parse import (
+    AccessLogFormat,
+    ConsoleLogFormat,
+    access_summary,
+    console_datetime,
     notes_ini_facts,
     parse_access_line,
     parse_banner,
@@ -35,9 +39,7 @@ from collector.plugins.domino import (
     parse_nsd_header,
     parse_nsd_name,
     parse_shell_config,
-    release_evidence,
     release_from_evidence,
-    server_state,
 )
 from conftest import (
     CUSTOMER,

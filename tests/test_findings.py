@@ -10,7 +10,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from collector.plugins import db2, domino, informix, mq, websphere
+from collector.plugins import (
+    db2,
+    db2_findings,
+    domino,
+    domino_parse,
+    informix,
+    mq,
+    mq_parse,
+    websphere,
+    websphere_parse,
+)
 from conftest import FakeHost, RunPa, collect_on, only_bundle
 from test_inspect import Db2Host, db2_record
 
@@ -111,7 +121,7 @@ def hadr(state: str, syncmode: str = "SYNC") -> dict[str, Any]:
 
 
 def test_hadr_not_in_peer_state() -> None:
-    (found,) = db2.hadr_not_peer(View(hadr("DISCONNECTED_PEER")))
+    (found,) = db2_findings.hadr_not_peer(View(hadr("DISCONNECTED_PEER")))
     assert found.id == "db2.hadr_not_peer" and found.severity == "high"
     assert "PRODDB" in found.message and "DISCONNECTED_PEER" in found.message
     assert found.evidence == "manifest.json#/facts/db2/databases/1/hadr"
@@ -119,7 +129,7 @@ def test_hadr_not_in_peer_state() -> None:
 
 @pytest.mark.parametrize(("state", "mode"), [("PEER", "SYNC"), ("REMOTE_CATCHUP", "SUPERASYNC")])
 def test_hadr_in_peer_or_normal_superasync_catchup_is_quiet(state: str, mode: str) -> None:
-    assert db2.hadr_not_peer(View(hadr(state, mode))) == []
+    assert db2_findings.hadr_not_peer(View(hadr(state, mode))) == []
 
 
 def db2_logs(*records: Record) -> View:
@@ -130,18 +140,18 @@ def test_severe_records_in_the_last_24_hours() -> None:
     view = db2_logs(
         record(2, "Severe"), record(3, "Error"), record(1, "Warning"), record(30, "Severe")
     )
-    (found,) = db2.recent_errors(view)
+    (found,) = db2_findings.recent_errors(view)
     assert found.id == "db2.recent_errors" and found.severity == "high"
     assert "1 Severe" in found.message and "1 Error" in found.message
     assert found.evidence == "db2/diag/db2diag.log"
 
 
 def test_only_old_errors_or_warnings_are_quiet() -> None:
-    assert db2.recent_errors(db2_logs(record(25, "Severe"), record(1, "Warning"))) == []
+    assert db2_findings.recent_errors(db2_logs(record(25, "Severe"), record(1, "Warning"))) == []
 
 
 def test_errors_alone_are_medium() -> None:
-    (found,) = db2.recent_errors(db2_logs(record(1, "Error")))
+    (found,) = db2_findings.recent_errors(db2_logs(record(1, "Error")))
     assert found.severity == "medium"
 
 
@@ -155,23 +165,23 @@ def diag_view(root_percent: int) -> View:
 
 
 def test_diagpath_on_a_nearly_full_file_system() -> None:
-    (found,) = db2.diagpath_nearly_full(diag_view(98))
+    (found,) = db2_findings.diagpath_nearly_full(diag_view(98))
     assert found.id == "db2.diagpath_nearly_full" and found.severity == "high"
     assert "is on /, 98% full" in found.message
     assert found.evidence == "os/commands/df_-kP.txt"
-    assert db2.diagpath_nearly_full(diag_view(91))[0].severity == "medium"
+    assert db2_findings.diagpath_nearly_full(diag_view(91))[0].severity == "medium"
 
 
 def test_diagpath_with_room_or_unknown_mount_is_quiet() -> None:
-    assert db2.diagpath_nearly_full(diag_view(21)) == []
-    assert db2.diagpath_nearly_full(View({"db2": diag_view(99).facts_of["db2"]})) == []
+    assert db2_findings.diagpath_nearly_full(diag_view(21)) == []
+    assert db2_findings.diagpath_nearly_full(View({"db2": diag_view(99).facts_of["db2"]})) == []
 
 
 def test_mount_of_takes_the_longest_mount_point() -> None:
     usage = {"/": 1, "/db2": 2, "/db2data": 3}
-    assert db2.mount_of("/db2data/diag", usage) == "/db2data"
-    assert db2.mount_of("/db2/x", usage) == "/db2"
-    assert db2.mount_of("/db2datax", usage) == "/"
+    assert db2_findings.mount_of("/db2data/diag", usage) == "/db2data"
+    assert db2_findings.mount_of("/db2/x", usage) == "/db2"
+    assert db2_findings.mount_of("/db2datax", usage) == "/"
 
 
 # --- MQ -----------------------------------------------------------------------------------
@@ -188,7 +198,9 @@ def qmgrs(*statuses: str) -> View:
 
 
 def test_queue_manager_not_running() -> None:
-    found = mq.queue_managers_not_running(qmgrs("Running", "Ended unexpectedly", "Ended normally"))
+    found = mq_parse.queue_managers_not_running(
+        qmgrs("Running", "Ended unexpectedly", "Ended normally")
+    )
     assert ids(found) == ["mq.qmgr_not_running"] * 2
     assert [f.severity for f in found] == ["high", "medium"]
     assert "QM1 is not running: Ended unexpectedly" in found[0].message
@@ -197,7 +209,9 @@ def test_queue_manager_not_running() -> None:
 
 def test_running_queue_managers_and_standbys_are_quiet() -> None:
     assert (
-        mq.queue_managers_not_running(qmgrs("Running", "Running as standby", "Running elsewhere"))
+        mq_parse.queue_managers_not_running(
+            qmgrs("Running", "Running as standby", "Running elsewhere")
+        )
         == []
     )
 
@@ -211,7 +225,7 @@ def test_amq_errors_in_the_last_24_hours() -> None:
             }
         },
     )
-    (found,) = mq.recent_errors(view)
+    (found,) = mq_parse.recent_errors(view)
     assert found.id == "mq.recent_errors" and found.severity == "medium"
     assert "AMQ9999E x2" in found.message and found.evidence == "mq/AMQERR01.LOG"
 
@@ -220,7 +234,7 @@ def test_amq_information_and_old_errors_are_quiet() -> None:
     logs = {
         "mq/AMQERR01.LOG": [record(1, "information", "AMQ5026I"), record(48, "severe", "AMQ6119S")]
     }
-    assert mq.recent_errors(View({"mq": {}}, {"mq": logs})) == []
+    assert mq_parse.recent_errors(View({"mq": {}}, {"mq": logs})) == []
 
 
 # --- WebSphere ------------------------------------------------------------------------------
@@ -234,7 +248,7 @@ def servers(*states: str) -> View:
 
 
 def test_websphere_server_not_running() -> None:
-    (found,) = websphere.servers_not_running(servers("running", "stopped", "unknown"))
+    (found,) = websphere_parse.servers_not_running(servers("running", "stopped", "unknown"))
     assert (
         found.id == "websphere.server_not_running"
         and "server1 of profile AppSrv01" in found.message
@@ -243,7 +257,7 @@ def test_websphere_server_not_running() -> None:
 
 
 def test_websphere_running_or_unknown_servers_are_quiet() -> None:
-    assert websphere.servers_not_running(servers("running", "unknown")) == []
+    assert websphere_parse.servers_not_running(servers("running", "unknown")) == []
 
 
 def test_websphere_error_and_fatal_entries_in_the_last_24_hours() -> None:
@@ -252,7 +266,7 @@ def test_websphere_error_and_fatal_entries_in_the_last_24_hours() -> None:
         record(2, "F", "WSVR0009E"),
         record(1, "W", "CWPKI0041W"),
     ]
-    (found,) = websphere.recent_errors(
+    (found,) = websphere_parse.recent_errors(
         View({"websphere": {}}, {"websphere": {"SystemOut.log": entries}})
     )
     assert found.id == "websphere.recent_errors" and found.severity == "high"
@@ -262,7 +276,9 @@ def test_websphere_error_and_fatal_entries_in_the_last_24_hours() -> None:
 def test_websphere_warnings_are_quiet() -> None:
     entries = [record(1, "W", "CWPKI0041W"), record(30, "E", "DSRA0010E")]
     assert (
-        websphere.recent_errors(View({"websphere": {}}, {"websphere": {"SystemOut.log": entries}}))
+        websphere_parse.recent_errors(
+            View({"websphere": {}}, {"websphere": {"SystemOut.log": entries}})
+        )
         == []
     )
 
@@ -312,24 +328,25 @@ def domino_servers(*servers: dict[str, Any]) -> View:
 
 
 def test_domino_server_not_running() -> None:
-    (found,) = domino.servers_not_running(
+    (found,) = domino_parse.servers_not_running(
         domino_servers({"server_name": "CN=d1/O=Acme", "state": "stopped"})
     )
     assert found.id == "domino.server_not_running" and "CN=d1/O=Acme" in found.message
     assert (
-        domino.servers_not_running(domino_servers({"state": "running"}, {"state": "unknown"})) == []
+        domino_parse.servers_not_running(domino_servers({"state": "running"}, {"state": "unknown"}))
+        == []
     )
 
 
 def test_domino_nsd_files() -> None:
     view = domino_servers({"server_name": "d1", "nsd_files": ["nsd_b.log", "nsd_a.log"]})
-    (found,) = domino.nsd_reports(view)
+    (found,) = domino_parse.nsd_reports(view)
     assert (
         found.id == "domino.nsd_files"
         and "2 NSD report(s)" in found.message
         and "nsd_b.log" in found.message
     )
-    assert domino.nsd_reports(domino_servers({"server_name": "d1", "nsd_files": []})) == []
+    assert domino_parse.nsd_reports(domino_servers({"server_name": "d1", "nsd_files": []})) == []
 
 
 # --- on real bundles of the fake hosts -------------------------------------------

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector.plugins import informix
-from collector.plugins.informix import Informix, OnlineLog
+from collector.plugins import informix, informix_parse
+from collector.plugins.informix import Informix
+from collector.plugins.informix_parse import OnlineLog
 from conftest import CUSTOMER, DATA, FakeHost, RunPa, extract, only_bundle, samples_dir
 from jsonschema import Draft202012Validator
 
@@ -71,7 +72,7 @@ def schema_errors(facts: object) -> list[str]:
 
 
 def test_banner_gives_version_state_uptime_and_memory() -> None:
-    banner = informix.parse_banner(fake_onstat("-"))
+    banner = informix_parse.parse_banner(fake_onstat("-"))
     assert banner == {
         "product": "IBM Informix Dynamic Server",
         "version": "14.10.FC10",
@@ -90,7 +91,7 @@ def test_banner_marks_and_blocked_reasons() -> None:
         "\nIBM Informix Dynamic Server Version 12.10.FC12 -- Read-Only (Sec) (CKPT INP) -- "
         "Up 1 day 00:00:07 -- 300000 Kbytes\nBlocked:CKPT,LONGTX\n"
     )
-    banner = informix.parse_banner(text)
+    banner = informix_parse.parse_banner(text)
     assert banner is not None
     assert banner["state"] == "Read-Only (Sec)"
     assert banner["type_mark"] == "Sec" and banner["flags"] == ["CKPT INP"]
@@ -99,29 +100,29 @@ def test_banner_marks_and_blocked_reasons() -> None:
 
 def test_offline_server_is_recognised() -> None:
     text = fake_onstat("-", server="ol_test")
-    assert informix.parse_banner(text) is None
-    assert informix.parse_offline(text) == "ol_test"
+    assert informix_parse.parse_banner(text) is None
+    assert informix_parse.parse_offline(text) == "ol_test"
 
 
 def test_level_splits_fix_pack_interim_fix_and_edition() -> None:
-    assert informix.parse_level("14.10.FC4W1AEE") == {
+    assert informix_parse.parse_level("14.10.FC4W1AEE") == {
         "release": "14.10",
         "level": "FC4W1AEE",
         "fix_pack": "FC4",
         "interim": "W1",
         "edition": "AEE",
     }
-    assert informix.parse_level("12.10.FC3IE")["edition"] == "IE"
-    assert informix.parse_level("12.10.UC7X3")["interim"] == "X3"
-    assert informix.parse_level("14.10.FC10")["fix_pack"] == "FC10"
-    assert informix.parse_level("garbage") == {}
+    assert informix_parse.parse_level("12.10.FC3IE")["edition"] == "IE"
+    assert informix_parse.parse_level("12.10.UC7X3")["interim"] == "X3"
+    assert informix_parse.parse_level("14.10.FC10")["fix_pack"] == "FC10"
+    assert informix_parse.parse_level("garbage") == {}
 
 
 def test_onstat_version_and_serial() -> None:
-    build = informix.parse_onstat_version(fake_onstat("-version"))
+    build = informix_parse.parse_onstat_version(fake_onstat("-version"))
     assert build["build_version"] == "14.10.FC10" and build["build_number"] == "241"
     assert build["gls_version"] == "glslib-7.00.FC6"
-    serial = informix.parse_onstat_v(fake_onstat("-V"))
+    serial = informix_parse.parse_onstat_v(fake_onstat("-V"))
     assert serial == {
         "product": "IBM Informix Dynamic Server",
         "version": "14.10.FC10",
@@ -130,7 +131,7 @@ def test_onstat_version_and_serial() -> None:
 
 
 def test_onstat_d_of_the_fake_counts_spaces_and_chunks() -> None:
-    spaces = informix.parse_onstat_d(fake_onstat("-d"))
+    spaces = informix_parse.parse_onstat_d(fake_onstat("-d"))
     assert [s["name"] for s in spaces["dbspaces"]] == [
         "rootdbs",
         "plogdbs",
@@ -150,7 +151,7 @@ def test_onstat_d_of_the_fake_counts_spaces_and_chunks() -> None:
 
 
 def test_onstat_l_of_the_fake_finds_the_current_log() -> None:
-    logs = informix.parse_onstat_l(fake_onstat("-l"))
+    logs = informix_parse.parse_onstat_l(fake_onstat("-l"))
     assert [g["uniqid"] for g in logs["logs"]] == [9, 10, 11, 12, 13, 14]
     assert [g["uniqid"] for g in logs["logs"] if g["current"]] == [14]
     assert logs["physical_log"]["physize"] == "524235"
@@ -158,18 +159,18 @@ def test_onstat_l_of_the_fake_finds_the_current_log() -> None:
 
 
 def test_onstat_c_and_the_onconfig_file_give_the_same_pointers() -> None:
-    shown = informix.parse_onstat_c(fake_onstat("-c"))
+    shown = informix_parse.parse_onstat_c(fake_onstat("-c"))
     assert shown["config_file"] == "/opt/IBM/informix/etc/onconfig.ol_prod"
-    on_disk = informix.parse_onconfig((INSTALL / "etc/onconfig.ol_prod").read_text())
+    on_disk = informix_parse.parse_onconfig((INSTALL / "etc/onconfig.ol_prod").read_text())
     for params in (shown["params"], on_disk):
-        assert informix.last_value(params, "MSGPATH") == "$INFORMIXDIR/tmp/online.log"
-        assert informix.last_value(params, "DUMPDIR") == "/var/informix/dumps"
+        assert informix_parse.last_value(params, "MSGPATH") == "$INFORMIXDIR/tmp/online.log"
+        assert informix_parse.last_value(params, "DUMPDIR") == "/var/informix/dumps"
         assert len(params["BUFFERPOOL"]) == 2
     assert "DBA" not in on_disk  # comments are not parameters
 
 
 def test_sqlhosts_entries() -> None:
-    entries = informix.parse_sqlhosts((INSTALL / "etc/sqlhosts").read_text())
+    entries = informix_parse.parse_sqlhosts((INSTALL / "etc/sqlhosts").read_text())
     assert [e["name"] for e in entries] == [
         "ol_prod",
         "ol_prod_shm",
@@ -188,8 +189,8 @@ def test_sqlhosts_entries() -> None:
 
 
 def test_server_type_from_rss_dri_and_banner() -> None:
-    rss = informix.parse_onstat_g_rss(fake_onstat("-g rss"))
-    dri = informix.parse_onstat_g_dri(fake_onstat("-g dri"))
+    rss = informix_parse.parse_onstat_g_rss(fake_onstat("-g rss"))
+    dri = informix_parse.parse_onstat_g_dri(fake_onstat("-g dri"))
     assert dri["type"] == "standard" and dri["paired_server"] is None
     assert dri["last_dr_checkpoint"] == "-1/-1"
     assert rss["servers"][0]["name"] == "ol_dr" and rss["rss_count"] == 1
@@ -204,7 +205,7 @@ def test_server_type_from_rss_dri_and_banner() -> None:
 
 def test_sample_onstat_l_has_8_logical_logs_numbered_5_to_12() -> None:
     text = (samples_dir("informix") / "onstat_l_14.10.FC4W1AEE.txt").read_text()
-    logs = informix.parse_onstat_l(text)
+    logs = informix_parse.parse_onstat_l(text)
     assert [g["number"] for g in logs["logs"]] == list(range(5, 13))
     assert (logs["logs_active"], logs["logs_total"]) == (8, 8)
     assert [g["flags"] for g in logs["logs"] if g["used"]] == [
@@ -223,7 +224,7 @@ def test_sample_onstat_l_has_8_logical_logs_numbered_5_to_12() -> None:
 
 def test_sample_onstat_d_has_6_dbspaces_and_6_chunks() -> None:
     text = (samples_dir("informix") / "onstat_d_14.10.FC4W1AEE.txt").read_text()
-    spaces = informix.parse_onstat_d(text)
+    spaces = informix_parse.parse_onstat_d(text)
     assert [s["name"] for s in spaces["dbspaces"]] == [
         "rootdbs",
         "plogspace",
@@ -242,7 +243,7 @@ def test_sample_onstat_d_has_6_dbspaces_and_6_chunks() -> None:
 
 def test_sample_onstat_m_11_50_has_16_time_lines() -> None:
     text = (samples_dir("informix") / "onstat_m_11.50.FC8.txt").read_text()
-    tail = informix.parse_onstat_m(text)
+    tail = informix_parse.parse_onstat_m(text)
     assert tail["banner"]["version"] == "11.50.FC8"
     assert tail["banner"]["state"] == "On-Line"
     assert tail["banner"]["uptime"] == "9 days 13:30:30"
@@ -260,18 +261,18 @@ def test_sample_cucm_capture_gives_version_log_and_config() -> None:
     text = (samples_dir("informix") / "onstat_V_m_c_b_cucm_showtechdbstateinfo.txt").read_text()
     parts = sections(text)
     assert set(parts) == {"-V", "-m", "-c", "-b"}
-    serial = informix.parse_onstat_v(parts["-V"])
+    serial = informix_parse.parse_onstat_v(parts["-V"])
     assert serial["version"] == "12.10.UC7X3" and serial["serial_number"] == "AAA#B000000"
-    level = informix.parse_level(serial["version"])
+    level = informix_parse.parse_level(serial["version"])
     assert (level["fix_pack"], level["interim"], level["edition"]) == ("UC7", "X3", None)
-    tail = informix.parse_onstat_m(parts["-m"])
+    tail = informix_parse.parse_onstat_m(parts["-m"])
     assert tail["banner"]["state"] == "On-Line"
     assert tail["banner"]["uptime"] == "3 days 06:07:15"
     assert tail["banner"]["shared_memory_kb"] == 286648
     assert tail["message_log"] == "/var/log/active/cm/log/informix/ccm.log"
     assert len(tail["lines"]) == tail["time_lines"] == 13
     assert sum("Checkpoint Completed" in line for line in tail["lines"]) == 3
-    config = informix.parse_onstat_c(parts["-c"])
+    config = informix_parse.parse_onstat_c(parts["-c"])
     assert config["config_file"] == "/usr/local/cm/db/informix/etc/onconfig"
 
 
@@ -280,9 +281,13 @@ def test_sample_dri_and_rss_give_types_and_states() -> None:
 
     def parsed(name: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         text = (folder / name).read_text()
-        banner = informix.parse_banner(text)
+        banner = informix_parse.parse_banner(text)
         assert banner is not None
-        return banner, informix.parse_onstat_g_dri(text), informix.parse_onstat_g_rss(text)
+        return (
+            banner,
+            informix_parse.parse_onstat_g_dri(text),
+            informix_parse.parse_onstat_g_rss(text),
+        )
 
     banner, dri, _ = parsed("onstat_g_dri_primary.txt")
     assert banner["state"] == "On-Line (Prim)"
@@ -378,7 +383,7 @@ def test_time_before_the_header_time_is_the_next_day_until_a_new_header() -> Non
 
 
 def test_day_header_lookback_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(informix, "LOOKBACK", 4096)
+    monkeypatch.setattr(informix_parse, "LOOKBACK", 4096)
     filler = b"".join(b"12:00:%02d  filler line number %04d\n" % (n % 60, n) for n in range(300))
     log = b"Wed Mar 15 11:58:52 2022\n" + filler
     found = records(log)
@@ -392,8 +397,8 @@ def test_cached_walk_dates_records_like_a_fresh_lookup(
     """On a real file the format remembers the last header it found; a walk over
     the records must date each one as a fresh lookup does. Small blocks and a small
     lookback put every boundary case within a few KiB."""
-    monkeypatch.setattr(informix, "LOOKBACK", 3000)
-    monkeypatch.setattr(informix, "SCAN", 97)
+    monkeypatch.setattr(informix_parse, "LOOKBACK", 3000)
+    monkeypatch.setattr(informix_parse, "SCAN", 97)
     start = datetime(2024, 2, 27, 22, 0)
     moments = [start + timedelta(minutes=37 * n) for n in range(400)]
     # Some long records: late records of a day fall out of the lookback.

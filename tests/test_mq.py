@@ -14,6 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from collector.plugins.mq import GSK_PKCS11_PASSWORD, mangle, queue_managers_from_mqs_ini
+from collector.plugins.mq_parse import (
+    AMQERR,
+    AmqerrFormat,
+    header_time,
+    iter_amqerr,
+    parse_dspmq,
+    parse_dspmqver,
+    parse_fdc_header,
+    product_facts,
+    record_fields,
+)
 from conftest import (
     CUSTOMER,
     DATA,
@@ -29,20 +41,6 @@ from jsonschema import Draft202012Validator
 from collector.logwindow import Record, window_start
 from collector.redact import BASELINE_RULES, redact_bytes
 from collector.schema import schema_errors
-from plugins.mq import (
-    AMQERR,
-    GSK_PKCS11_PASSWORD,
-    AmqerrFormat,
-    header_time,
-    iter_amqerr,
-    mangle,
-    parse_dspmq,
-    parse_dspmqver,
-    parse_fdc_header,
-    product_facts,
-    queue_managers_from_mqs_ini,
-    record_fields,
-)
 
 MQ_DATA = DATA / "mq"
 SYSROOT = MQ_DATA / "sysroot"

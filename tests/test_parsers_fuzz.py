@@ -36,7 +36,18 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from collector.plugins import db2, domino, informix, mq, websphere
+from collector.plugins import (
+    db2,
+    db2_parse,
+    domino,
+    domino_parse,
+    informix,
+    informix_parse,
+    mq,
+    mq_parse,
+    websphere,
+    websphere_parse,
+)
 from conftest import DATA
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -44,7 +55,13 @@ from hypothesis import strategies as st
 from collector import logwindow
 from collector.logwindow import LogFormat, Record, iter_records, window_start
 
-MODULES = {"db2": db2, "domino": domino, "informix": informix, "mq": mq, "websphere": websphere}
+MODULES = {
+    "db2": db2_parse,
+    "domino": domino_parse,
+    "informix": informix_parse,
+    "mq": mq_parse,
+    "websphere": websphere_parse,
+}
 PLUGINS = {db2.Db2, domino.Domino, informix.Informix, mq.MQ, websphere.WebSphere}
 SAMPLE_FOLDERS = {"websphere": "was"}
 SEED_BYTES = 8 * 1024  # per seed piece: enough structure, fast enough for 100 examples
@@ -247,12 +264,12 @@ def texts(product: str) -> st.SearchStrategy[str]:
 def console_lines(text: str) -> None:
     for order in (None, "MDY", "DMY", "YMD", "nonsense"):
         for line in text.splitlines() or [text]:
-            domino.parse_console_line(line, order)
+            domino_parse.parse_console_line(line, order)
 
 
 def access_lines(text: str) -> None:
     for line in text.splitlines() or [text]:
-        domino.parse_access_line(line)
+        domino_parse.parse_access_line(line)
 
 
 def public_parsers(module: ModuleType) -> dict[str, Callable[..., Any]]:
@@ -282,18 +299,20 @@ def taking(module: ModuleType, kind: str) -> dict[str, Callable[[Any], Any]]:
 # facts, and the per-line parsers over every line with every date order.
 HELPERS: dict[str, list[Callable[[str], Any]]] = {
     "db2": [
-        db2.db2pd_state,
-        db2.db2diag_message_id,
-        lambda text: db2.resolve_diagpath(db2.parse_cfg(text), "/home/db2inst1"),
-        lambda text: db2.local_databases(db2.parse_db_directory(text)),
+        db2_parse.db2pd_state,
+        db2_parse.db2diag_message_id,
+        lambda text: db2_parse.resolve_diagpath(db2_parse.parse_cfg(text), "/home/db2inst1"),
+        lambda text: db2.local_databases(db2_parse.parse_db_directory(text)),
     ],
     "informix": [
-        informix.uptime_seconds,
+        informix_parse.uptime_seconds,
         lambda text: informix.server_from_onconfig("/x/onconfig", text, {"INFORMIXDIR": "/x"}),
     ],
     "mq": [
-        lambda text: mq.product_facts(mq.parse_dspmqver(text), mq.parse_dspmq(text)),
-        lambda text: mq.installations(text, mq.parse_dspmqver(text)),
+        lambda text: mq_parse.product_facts(
+            mq_parse.parse_dspmqver(text), mq_parse.parse_dspmq(text)
+        ),
+        lambda text: mq_parse.installations(text, mq_parse.parse_dspmqver(text)),
     ],
     "websphere": [
         lambda text: websphere.install_facts({"path": "/opt/IBM/WAS"}, text, text),
@@ -301,10 +320,12 @@ HELPERS: dict[str, list[Callable[[str], Any]]] = {
     "domino": [
         console_lines,
         access_lines,
-        domino.access_summary,
-        domino.last_banner,
-        lambda text: domino.notes_ini_facts(domino.parse_notes_ini(text)),
-        lambda text: domino.release_from_evidence([{"line": text, "source": "x", "kind": "y"}]),
+        domino_parse.access_summary,
+        domino_parse.last_banner,
+        lambda text: domino_parse.notes_ini_facts(domino_parse.parse_notes_ini(text)),
+        lambda text: domino_parse.release_from_evidence(
+            [{"line": text, "source": "x", "kind": "y"}]
+        ),
     ],
 }
 TEXT_PARSERS = {
@@ -314,8 +335,8 @@ TEXT_PARSERS = {
 
 
 def parse_last_events(data: bytes) -> None:
-    websphere.parse_last_event(data, websphere.STARTED)
-    websphere.parse_last_event(data, websphere.STOPPED)
+    websphere_parse.parse_last_event(data, websphere_parse.STARTED)
+    websphere_parse.parse_last_event(data, websphere_parse.STOPPED)
 
 
 # Bytes in (whole logs held in memory), by name: (product, parser).
@@ -373,7 +394,7 @@ ACCESS_LINES = (
 FORMATS = [
     Format(
         "db2diag",
-        db2.Db2DiagFormat,
+        db2_parse.Db2DiagFormat,
         "db2",
         ("db2diag*.log", "*.nfy"),
         lambda raw: raw.decode("utf-8", errors="surrogateescape").rstrip("\n"),
@@ -381,7 +402,7 @@ FORMATS = [
     ),
     Format(
         "mq_amqerr",
-        mq.AmqerrFormat,
+        mq_parse.AmqerrFormat,
         "mq",
         ("*AMQERR*",),
         lambda raw: utf8_else_latin1(raw).rstrip("\r\n"),
@@ -389,7 +410,7 @@ FORMATS = [
     ),
     Format(
         "mq_amqerr-cp850",
-        lambda: mq.AmqerrFormat(codepage="cp850"),
+        lambda: mq_parse.AmqerrFormat(codepage="cp850"),
         "mq",
         ("*AMQERR*",),
         lambda raw: raw.decode("cp850", errors="replace").rstrip("\r\n"),
@@ -397,7 +418,7 @@ FORMATS = [
     ),
     Format(
         "websphere-systemout",
-        websphere.SystemOutFormat,
+        websphere_parse.SystemOutFormat,
         "websphere",
         ("SystemOut*.log", "SystemErr*.log", "startServer*.log", "stopServer*.log"),
         lambda raw: utf8_else_latin1(raw).rstrip("\r\n"),
@@ -405,7 +426,7 @@ FORMATS = [
     ),
     Format(
         "informix_online_log",
-        informix.OnlineLog,
+        informix_parse.OnlineLog,
         "informix",
         ("online*.log*", "oninit_v*", "onstat_m*"),
         lambda raw: utf8_else_latin1(raw).rstrip("\r\n"),
@@ -413,7 +434,7 @@ FORMATS = [
     ),
     Format(
         "domino-console",
-        domino.ConsoleLogFormat,
+        domino_parse.ConsoleLogFormat,
         "domino",
         ("console*.log", "domino-smtp*"),
         lambda raw: raw.decode("utf-8", errors="replace").rstrip("\n"),
@@ -421,7 +442,7 @@ FORMATS = [
     ),
     Format(
         "domino-console-DMY",
-        lambda: domino.ConsoleLogFormat(date_order="DMY"),
+        lambda: domino_parse.ConsoleLogFormat(date_order="DMY"),
         "domino",
         ("console*.log", "domino-smtp*"),
         lambda raw: raw.decode("utf-8", errors="replace").rstrip("\n"),
@@ -429,7 +450,7 @@ FORMATS = [
     ),
     Format(
         "domino-http-access",
-        domino.AccessLogFormat,
+        domino_parse.AccessLogFormat,
         "domino",
         ("domino_http_access*",),
         lambda raw: raw.decode("utf-8", errors="replace").rstrip("\n"),
@@ -589,16 +610,16 @@ def records_of(fmt: LogFormat, data: bytes) -> list[Record]:
 
 def test_bug_websphere_numeric_zone_of_a_day() -> None:
     data = b"[1/1/20 10:00:00:000 GMT+24:00] 0000002a WsServerImpl A WSVR0001I: open\n"
-    records_of(websphere.SystemOutFormat(), data)
+    records_of(websphere_parse.SystemOutFormat(), data)
 
 
 def test_bug_mq_impossible_time_insert() -> None:
     data = b"01/01/2020 10:00:00 - Process(1)\n  Time(2021-02-30T00:00:00Z)\n"
-    records_of(mq.AmqerrFormat(), data)
+    records_of(mq_parse.AmqerrFormat(), data)
 
 
 def test_bug_informix_rollover_past_9999() -> None:
-    records_of(informix.OnlineLog(), b"Fri Dec 31 23:59:59 9999\n00:00:00  x\n")
+    records_of(informix_parse.OnlineLog(), b"Fri Dec 31 23:59:59 9999\n00:00:00  x\n")
 
 
 @pytest.fixture
@@ -620,16 +641,24 @@ def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None
     ("zone", "fmt", "data"),
     [
         # A time line dated by a header on the first day of the calendar.
-        ("UTC", informix.OnlineLog(), b"Mon Jan  1 00:00:05 0001\n00:00:10  x\n"),
+        ("UTC", informix_parse.OnlineLog(), b"Mon Jan  1 00:00:05 0001\n00:00:10  x\n"),
         # Naive times on the last day of the calendar, west of UTC.
-        ("America/New_York", informix.OnlineLog(), b"Fri Dec 31 23:59:59 9999\n"),
-        ("America/New_York", db2.Db2DiagFormat(), b"9999-12-31-23.59.59.000000   Instance:x\n"),
-        ("America/New_York", mq.AmqerrFormat(), b"12/31/9999 23:59:59 - Process(1)\n"),
-        ("America/New_York", websphere.SystemOutFormat(), b"[9999/12/31 23:59:59:000 X] 0 x I m\n"),
-        ("America/New_York", domino.ConsoleLogFormat(), b"9999/12/31 23:59:59  x\n"),
+        ("America/New_York", informix_parse.OnlineLog(), b"Fri Dec 31 23:59:59 9999\n"),
+        (
+            "America/New_York",
+            db2_parse.Db2DiagFormat(),
+            b"9999-12-31-23.59.59.000000   Instance:x\n",
+        ),
+        ("America/New_York", mq_parse.AmqerrFormat(), b"12/31/9999 23:59:59 - Process(1)\n"),
+        (
+            "America/New_York",
+            websphere_parse.SystemOutFormat(),
+            b"[9999/12/31 23:59:59:000 X] 0 x I m\n",
+        ),
+        ("America/New_York", domino_parse.ConsoleLogFormat(), b"9999/12/31 23:59:59  x\n"),
         # East of UTC the same time is year 10000: ValueError, uncaught here.
-        ("Asia/Tokyo", domino.ConsoleLogFormat(), b"9999/12/31 23:59:59  x\n"),
-        ("Asia/Tokyo", websphere.SystemOutFormat(), b"[9999/12/31 23:59:59:000 X] 0 x I m\n"),
+        ("Asia/Tokyo", domino_parse.ConsoleLogFormat(), b"9999/12/31 23:59:59  x\n"),
+        ("Asia/Tokyo", websphere_parse.SystemOutFormat(), b"[9999/12/31 23:59:59:000 X] 0 x I m\n"),
     ],
     ids=lambda value: getattr(value, "name", None) if isinstance(value, LogFormat) else None,
 )
@@ -651,17 +680,19 @@ def test_bug_aware_at_calendar_ends(
     ids=["unseparated", "no_number", "not_an_integer"],
 )
 def test_bug_informix_banner_memory(banner: str) -> None:
-    informix.parse_banner(banner)
+    informix_parse.parse_banner(banner)
 
 
 @pytest.mark.parametrize(
     "parse",
     [
-        lambda: informix.parse_onstat_g_rss("Number of RSS servers: ²\n"),
-        lambda: db2.parse_passwd("db2inst1:x:²:100::/home/db2inst1:/bin/sh\n"),
-        lambda: mq.product_facts(mq.parse_dspmqver("MaxCmdLevel:   ²\n"), []),
-        lambda: mq.product_facts(mq.parse_dspmqver("Version:   9.3.0.²\n"), []),
-        lambda: domino.notes_ini_facts(domino.parse_notes_ini("NSF_Buffer_Pool_Size_MB=²\n")),
+        lambda: informix_parse.parse_onstat_g_rss("Number of RSS servers: ²\n"),
+        lambda: db2_parse.parse_passwd("db2inst1:x:²:100::/home/db2inst1:/bin/sh\n"),
+        lambda: mq_parse.product_facts(mq_parse.parse_dspmqver("MaxCmdLevel:   ²\n"), []),
+        lambda: mq_parse.product_facts(mq_parse.parse_dspmqver("Version:   9.3.0.²\n"), []),
+        lambda: domino_parse.notes_ini_facts(
+            domino_parse.parse_notes_ini("NSF_Buffer_Pool_Size_MB=²\n")
+        ),
     ],
     ids=["informix_rss", "db2_passwd", "mq_max_cmd_level", "mq_fix_pack", "domino_pool"],
 )
@@ -674,4 +705,4 @@ def test_mq_codepage_option_that_is_no_text_codec_is_refused_when_built(codepage
     """The option comes from a bundle's manifest: refused at construction (the
     reader turns that LookupError into a BundleError), never in the middle of a parse."""
     with pytest.raises(LookupError):
-        mq.AmqerrFormat(codepage=codepage)
+        mq_parse.AmqerrFormat(codepage=codepage)

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
-from collector.plugins import db2, domino, informix, mq, websphere
+from collector.plugins import db2_parse, domino_parse, informix_parse, mq_parse, websphere_parse
 from conftest import DATA, FakeHost, collect_on, only_bundle, pa_collect_executable, samples_dir
 
 from collector.archive import write_bundle
@@ -266,7 +266,7 @@ def test_db2diag_levels_and_doc_record_samples(bundle: Bundle) -> None:
 
 
 def test_db2_command_output_samples(bundle: Bundle) -> None:
-    level = db2.parse_db2level(text(bundle, "db2/samples/db2level_11.1.3.3.txt"))
+    level = db2_parse.parse_db2level(text(bundle, "db2/samples/db2level_11.1.3.3.txt"))
     assert (level["instance"], level["bits"], level["code_release"]) == (
         "db2inst1",
         "64",
@@ -276,19 +276,19 @@ def test_db2_command_output_samples(bundle: Bundle) -> None:
     assert (level["version"], level["fix_pack"]) == ("11.1.3.3", "3b")
     assert level["install_path"] == "/opt/ibm/db2/V11.1"
 
-    ese, connect = db2.parse_db2licm(text(bundle, "db2/samples/db2licm_l.txt"))
+    ese, connect = db2_parse.parse_db2licm(text(bundle, "db2/samples/db2licm_l.txt"))
     assert (ese["product_identifier"], ese["version_information"]) == ("db2ese", "9.7")
     assert (ese["expiry_date"], ese["license_type"]) == ("Permanent", "CPU Option")
     assert list(ese["features"].values()) == ["Not licensed"] * 4
     assert (connect["product_identifier"], connect["expiry_date"]) == ("db2consv", "Expired")
 
-    installs = db2.parse_db2ls(text(bundle, "db2/samples/db2ls_a_c.txt"))
+    installs = db2_parse.parse_db2ls(text(bundle, "db2/samples/db2ls_a_c.txt"))
     assert [(i["path"], i["version"], i["fix_pack"]) for i in installs] == [
         ("/opt/ibm/db2/V11.5", "11.5.6.0", "0"),
         ("/opt/ibm/db2/V11.5_01", "11.5.7.0", "0"),
     ]
 
-    cfg = db2.parse_cfg(text(bundle, "db2/samples/db_cfg_SAMPLE_11.5.8.txt"))
+    cfg = db2_parse.parse_cfg(text(bundle, "db2/samples/db_cfg_SAMPLE_11.5.8.txt"))
     assert len(cfg) == 176
     assert sum(key.isupper() and " " not in key for key in cfg) == 149
     assert (cfg["Database release level"], cfg["Database page size"]) == ("0x1500", "8192")
@@ -297,18 +297,18 @@ def test_db2_command_output_samples(bundle: Bundle) -> None:
     assert (cfg["HADR database role"], cfg["HADR_SYNCMODE"]) == ("STANDARD", "NEARSYNC")
     assert cfg["First active log file"] == "S0000002.LOG"
 
-    abridged = db2.parse_cfg(text(bundle, "db2/samples/db_cfg_TESTD1_insights_abridged.txt"))
+    abridged = db2_parse.parse_cfg(text(bundle, "db2/samples/db_cfg_TESTD1_insights_abridged.txt"))
     assert len(abridged) == 37 and abridged["Database page size"] == "4096"
     assert not [key for key in abridged if key.startswith("LOG")]
 
-    dbm = db2.parse_cfg(text(bundle, "db2/samples/dbm_cfg_insights_abridged.txt"))
+    dbm = db2_parse.parse_cfg(text(bundle, "db2/samples/dbm_cfg_insights_abridged.txt"))
     assert (dbm["NUMDB"], dbm["DIAGLEVEL"]) == ("32", "3")
     assert dbm["CUR_EFF_CODE_LVL"] == "V:11 R:5 M:9 F:0 I:0 SB:0"
-    resolved = db2.resolve_diagpath(dbm, "/home/dbp")["resolved"]
+    resolved = db2_parse.resolve_diagpath(dbm, "/home/dbp")["resolved"]
     assert resolved == "/home/dbp/sqllib/db2dump/DIAG0000"
 
     hadr_text = text(bundle, "db2/samples/db2pd_hadr_HATEST_primary.txt")
-    hadr = db2.parse_db2pd_pairs(hadr_text)
+    hadr = db2_parse.parse_db2pd_pairs(hadr_text)
     assert len(hadr) == 43
     assert (hadr["HADR_ROLE"], hadr["HADR_STATE"], hadr["HADR_SYNCMODE"]) == (
         "PRIMARY",
@@ -317,17 +317,17 @@ def test_db2_command_output_samples(bundle: Bundle) -> None:
     )
     assert (hadr["PRIMARY_MEMBER_HOST"], hadr["STANDBY_MEMBER_HOST"]) == ("alpha", "beta")
     assert (hadr["PEER_WINDOW(seconds)"], hadr["HADR_LOG_GAP(bytes)"]) == ("7200", "0")
-    assert db2.db2pd_state(hadr_text) == "active"
+    assert db2_parse.db2pd_state(hadr_text) == "active"
 
     logs_text = text(bundle, "db2/samples/db2pd_logs_SAMPLE.txt")
-    logs = db2.parse_db2pd_logs(logs_text)
+    logs = db2_parse.parse_db2pd_logs(logs_text)
     assert (logs["Current Log Number"], logs["Pages Written"]) == ("1", "71")
     assert logs["Current LSN"] == "0x000000000004809A"
     assert [f["filename"] for f in logs["log_files"]] == [f"S{n:07d}.LOG" for n in range(1, 17)]
     assert [f["start_lsn"] for f in logs["log_files"] if set(f["start_lsn"]) != {"0"}] == [
         "0000000000047ABD"
     ]
-    banner = db2.parse_db2pd_banner(logs_text)
+    banner = db2_parse.parse_db2pd_banner(logs_text)
     assert banner is not None and banner["uptime"] == "0 days 00:05:08"
 
     # No parser reads `list tablespaces show detail`: the facts are in the text.
@@ -358,7 +358,7 @@ def test_mq75_linux_sample(bundle: Bundle) -> None:
         ("AMQ5051", 30),
         ("AMQ9557", 27),
     ]
-    fields = [mq.record_fields(r.text) for r in found]
+    fields = [mq_parse.record_fields(r.text) for r in found]
     assert {(f["vrmf"], f["qmgr"], f["host"]) for f in fields} == {
         ("7.5.0.0", "TESTV75", "centos6")
     }
@@ -385,7 +385,7 @@ def test_mq905_aix_sample(bundle: Bundle) -> None:
     }
     assert Counter(r.level for r in found) == {"error": 128, "information": 65}
     assert len(records(bundle, log, level="Error")) == 128
-    fields = [mq.record_fields(r.text) for r in found]
+    fields = [mq_parse.record_fields(r.text) for r in found]
     assert {(f["vrmf"], f["qmgr"], f["host"], f["user"]) for f in fields} == {
         ("9.0.5.0", "CRCORMESBRKAPP", "CRCORMESBRKAPP2", "brkadmin")
     }
@@ -419,7 +419,7 @@ def test_beats_log_20_records_in_two_languages_not_utf8(bundle: Bundle) -> None:
         "AMQ8576I": 1,
     }
     assert Counter(r.level for r in found) == {"information": 12, "warning": 4, "error": 4}
-    fields = [mq.record_fields(r.text) for r in found]
+    fields = [mq_parse.record_fields(r.text) for r in found]
     assert {(f["vrmf"], f["host"]) for f in fields} == {("9.1.0.0", "FELIX-ELASTIC")}
     assert Counter(f["user"] for f in fields) == {"MUSR_MQADMIN": 15, "felix": 5}
     assert all(f["time"] for f in fields)
@@ -439,15 +439,15 @@ def test_beats_head_samples_in_their_code_pages(bundle: Bundle) -> None:
     assert all(r.message_id and len(r.message_id) == 7 for r in qm1)
     assert {r.level for r in qm1} == {None}
     assert all("ERKLÄRUNG:" in r.text for r in qm1)
-    assert {mq.record_fields(r.text)["qmgr"] for r in qm1} == {"QM1"}
-    assert {mq.record_fields(r.text)["time"] for r in qm1} == {None}
+    assert {mq_parse.record_fields(r.text)["qmgr"] for r in qm1} == {"QM1"}
+    assert {mq_parse.record_fields(r.text)["time"] for r in qm1} == {None}
     assert qm1[0].text.startswith("13.07.2018 07:06:00")
     assert qm1[-1].text.startswith("13.07.2018 07:06:01")
 
     qm2 = records(bundle, "mq/samples/beats_AMQERR01_QM2_head.log")
     assert len(qm2) == 12 and len({r.message_id for r in qm2}) == 9
     assert {r.level for r in qm2} == {"information"}
-    assert {mq.record_fields(r.text)["qmgr"] for r in qm2} == {"QM2"}
+    assert {mq_parse.record_fields(r.text)["qmgr"] for r in qm2} == {"QM2"}
     assert all("ERKLÄRUNG:" in r.text for r in qm2)
     second = datetime(2018, 10, 17, 11, 50, 16, tzinfo=UTC)
     assert all(r.timestamp and second <= r.timestamp < second + timedelta(seconds=1) for r in qm2)
@@ -465,18 +465,18 @@ def test_beats_head_samples_in_their_code_pages(bundle: Bundle) -> None:
 def test_dspmqver_samples(
     bundle: Bundle, name: str, count: int, level: str, max_cmd_level: int | None
 ) -> None:
-    fields = mq.parse_dspmqver(text(bundle, f"mq/samples/{name}"))
+    fields = mq_parse.parse_dspmqver(text(bundle, f"mq/samples/{name}"))
     assert len(fields) == count
     assert fields["BuildType"] == "IKAP - (Production)"
-    facts = mq.product_facts(fields, [])
+    facts = mq_parse.product_facts(fields, [])
     assert (facts["build_level"], facts["max_cmd_level"]) == (level, max_cmd_level)
 
 
 def test_dspmqver_8_sample_fields(bundle: Bundle) -> None:
-    fields = mq.parse_dspmqver(text(bundle, "mq/samples/dspmqver_8.0.0.2.txt"))
+    fields = mq_parse.parse_dspmqver(text(bundle, "mq/samples/dspmqver_8.0.0.2.txt"))
     assert (fields["Name"], fields["O/S"]) == ("WebSphere MQ", "Linux 3.10.0-229.el7.x86_64")
     assert (fields["LicenseType"], fields["Primary"]) == ("Trial", "No")
-    old = mq.parse_dspmqver(text(bundle, "mq/samples/dspmqver_7.0.1.3.txt"))
+    old = mq_parse.parse_dspmqver(text(bundle, "mq/samples/dspmqver_7.0.1.3.txt"))
     assert old["CMVC level"] == "p701-103-100813" and "Level" not in old
 
 
@@ -529,7 +529,7 @@ def test_systemerr_and_startserver_samples(bundle: Bundle) -> None:
     assert [r.message_id for r in start].count("WSVR0072W") == 2
     opened = [r for r in start if r.message_id == "ADMU3000I"]
     assert [re.findall(r"process id is (\d+)", r.text) for r in opened] == [["192"], ["697"]]
-    assert websphere.parse_last_event(read(bundle, log), websphere.STARTED) == {
+    assert websphere_parse.parse_last_event(read(bundle, log), websphere_parse.STARTED) == {
         "time": "2020-05-10T03:10:34.314000+00:00",
         "server": "server1",
         "pid": 697,
@@ -537,7 +537,7 @@ def test_systemerr_and_startserver_samples(bundle: Bundle) -> None:
 
 
 def test_version_info_sample(bundle: Bundle) -> None:
-    report = websphere.parse_version_info(
+    report = websphere_parse.parse_version_info(
         text(bundle, "websphere/samples/versionInfo_8.5.5.11_ND.txt")
     )
     assert report["report_time"] == "March 15, 2018 2:30:20 PM EDT"
@@ -582,7 +582,7 @@ def test_onstat_m_sample_as_a_message_log_and_as_output(bundle: Bundle) -> None:
     ]
     (extents,) = [r for r in lines if "no more extents" in r.text]
     assert "cashbill:informix.session_status" in extents.text
-    tail = informix.parse_onstat_m(text(bundle, path))
+    tail = informix_parse.parse_onstat_m(text(bundle, path))
     assert tail["banner"]["version"] == "11.50.FC8"
     assert tail["banner"]["uptime"] == "9 days 13:30:30"
     assert tail["banner"]["shared_memory_kb"] == 101950928
@@ -595,21 +595,23 @@ def test_cucm_capture_sample(bundle: Bundle) -> None:
     parts = re.split(r"^=+\nExecuting onstat\s+(-\w)\s*\n=+\n", capture, flags=re.MULTILINE)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True))
     assert set(sections) == {"-V", "-m", "-c", "-b"}
-    serial = informix.parse_onstat_v(sections["-V"])
+    serial = informix_parse.parse_onstat_v(sections["-V"])
     assert (serial["version"], serial["serial_number"]) == ("12.10.UC7X3", "AAA#B000000")
-    tail = informix.parse_onstat_m(sections["-m"])
+    tail = informix_parse.parse_onstat_m(sections["-m"])
     assert tail["banner"]["uptime"] == "3 days 06:07:15"
     assert tail["banner"]["shared_memory_kb"] == 286648
     assert tail["message_log"] == "/var/log/active/cm/log/informix/ccm.log"
     assert tail["time_lines"] == 13
     assert sum("Checkpoint Completed" in line for line in tail["lines"]) == 3
-    config = informix.parse_onstat_c(sections["-c"])
+    config = informix_parse.parse_onstat_c(sections["-c"])
     assert config["config_file"] == "/usr/local/cm/db/informix/etc/onconfig"
     assert "2048" in sections["-b"] and "40000 total" in sections["-b"]
 
 
 def test_onstat_l_and_d_samples(bundle: Bundle) -> None:
-    logs = informix.parse_onstat_l(text(bundle, "informix/samples/onstat_l_14.10.FC4W1AEE.txt"))
+    logs = informix_parse.parse_onstat_l(
+        text(bundle, "informix/samples/onstat_l_14.10.FC4W1AEE.txt")
+    )
     assert [g["number"] for g in logs["logs"]] == list(range(5, 13))
     assert (logs["logs_active"], logs["logs_total"]) == (8, 8)
     assert [g["flags"] for g in logs["logs"] if g["used"]] == [
@@ -627,7 +629,9 @@ def test_onstat_l_and_d_samples(bundle: Bundle) -> None:
     assert logs["logical_buffer"]["Buffer"] == "L-3"
     assert logs["banner"]["uptime"] == "01:13:37"
 
-    spaces = informix.parse_onstat_d(text(bundle, "informix/samples/onstat_d_14.10.FC4W1AEE.txt"))
+    spaces = informix_parse.parse_onstat_d(
+        text(bundle, "informix/samples/onstat_d_14.10.FC4W1AEE.txt")
+    )
     assert [s["name"] for s in spaces["dbspaces"]] == [
         "rootdbs",
         "plogspace",
@@ -648,9 +652,13 @@ def test_onstat_l_and_d_samples(bundle: Bundle) -> None:
 def test_replication_samples(bundle: Bundle) -> None:
     def parsed(name: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         output = text(bundle, f"informix/samples/{name}")
-        banner = informix.parse_banner(output)
+        banner = informix_parse.parse_banner(output)
         assert banner is not None
-        return banner, informix.parse_onstat_g_dri(output), informix.parse_onstat_g_rss(output)
+        return (
+            banner,
+            informix_parse.parse_onstat_g_dri(output),
+            informix_parse.parse_onstat_g_rss(output),
+        )
 
     banner, _, _ = parsed("onstat_g_ipl_14.10.txt")
     assert (banner["version"], banner["uptime"]) == ("14.10.FC4W1AEE", "02:03:29")
@@ -724,7 +732,7 @@ def test_http_access_sample(bundle: Bundle) -> None:
     assert records(bundle, log, since=since) == [
         r for r in found if r.timestamp and r.timestamp >= since
     ]
-    assert domino.access_summary(text(bundle, log)) == {
+    assert domino_parse.access_summary(text(bundle, log)) == {
         "requests": 20,
         "status": {"200": 10, "404": 5, "304": 4, "302": 1},
         "vhosts": {"www.acmeco.com": 16, "msg.acmeco.com": 3, "intranet.acmeco.com": 1},
@@ -743,7 +751,7 @@ def test_manifest_format_options_round_trip(bundle: Bundle) -> None:
         "name": "mq_amqerr",
         "options": {"codepage": "cp850"},
     }
-    assert mq.AmqerrFormat(
+    assert mq_parse.AmqerrFormat(
         **described["mq/samples/cp850/beats_AMQERR01.LOG"]["options"]
     ).describe() == {
         "name": "mq_amqerr",

@@ -18,20 +18,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector.plugins import websphere
+from collector.plugins import websphere, websphere_parse
 from collector.plugins.websphere import (
     REDACTION_RULES,
-    SYSTEM_OUT,
     Server,
     WebSphere,
     install_facts,
+    server_state,
+)
+from collector.plugins.websphere_parse import (
+    STARTED,
+    SYSTEM_OUT,
     parse_last_event,
     parse_list_profiles,
     parse_log,
     parse_product_file,
     parse_profile_registry,
     parse_version_info,
-    server_state,
 )
 from conftest import (
     CUSTOMER,
@@ -166,7 +169,7 @@ def test_startserver_sample_records_and_last_start() -> None:
     assert [r.message_id for r in records].count("WSVR0072W") == 2
     starts = [r for r in records if r.message_id == "ADMU3000I"]
     assert [re.findall(r"process id is (\d+)", r.text) for r in starts] == [["192"], ["697"]]
-    assert parse_last_event(data, websphere.STARTED) == {
+    assert parse_last_event(data, STARTED) == {
         "time": "2020-05-10T03:10:34.314000+00:00",
         "server": "server1",
         "pid": 697,
@@ -301,7 +304,7 @@ def test_fixture_systemout_records_zone_and_multiline_errors() -> None:
 
 
 def test_doctests_of_the_parsers() -> None:
-    failures, tried = doctest.testmod(websphere)
+    failures, tried = doctest.testmod(websphere_parse)
     assert tried >= 4 and failures == 0
 
 
@@ -341,7 +344,7 @@ def stamp_of(header: bytes) -> datetime | None:
 def test_header_dates_and_zones(
     header: bytes, expected: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(websphere, "_now", lambda: datetime(2024, 6, 1))
+    monkeypatch.setattr(websphere_parse, "_now", lambda: datetime(2024, 6, 1))
     assert stamp_of(header) == expected
 
 
@@ -358,7 +361,7 @@ def test_ambiguous_and_unknown_zones_are_host_local_time() -> None:
 def test_day_or_year_first_is_the_latest_reading_not_in_the_future(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(websphere, "_now", lambda: datetime(2026, 6, 1))
+    monkeypatch.setattr(websphere_parse, "_now", lambda: datetime(2026, 6, 1))
     # 28 May 2026 (en_GB), not 26 May 2028: that is in the future.
     assert stamp_of(b"[28/05/26 9:00:00:000 UTC]") == datetime(2026, 5, 28, 9, tzinfo=UTC)
     # 2026-05-20 (ja), not 26 May 2020.
@@ -370,7 +373,9 @@ def test_day_or_year_first_is_the_latest_reading_not_in_the_future(
 def test_the_hosts_own_zone_name_means_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # In China, Java writes CST for UTC+8, not for US Central time.
     china = timezone(timedelta(hours=8), "CST")
-    monkeypatch.setattr(websphere, "aware", lambda m: m if m.tzinfo else m.replace(tzinfo=china))
+    monkeypatch.setattr(
+        websphere_parse, "aware", lambda m: m if m.tzinfo else m.replace(tzinfo=china)
+    )
     assert stamp_of(b"[1/2/24 9:00:00:000 CST]") == datetime(2024, 1, 2, 1, 0, tzinfo=UTC)
     assert stamp_of(b"[1/2/24 9:00:00:000 CDT]") == datetime(2024, 1, 2, 14, 0, tzinfo=UTC)
 
