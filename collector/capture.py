@@ -54,6 +54,15 @@ def capture_stream(
     return Captured(written, digest.hexdigest(), original_size, truncated, dict(redactor.counts))
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a whole file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def capture_file(source: Path, target: Path, cap: int, redactor: StreamRedactor) -> Captured:
     with source.open("rb") as stream:
         size = os.fstat(stream.fileno()).st_size
@@ -147,4 +156,5 @@ class BoundedSpool:
 
     @property
     def dropped(self) -> int:
+        """Bytes cut from the front so far."""
         return self._kept_from

@@ -5,7 +5,6 @@ This module only wires the stages together; each stage lives in its own module.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 
 from collector.archive import bundle_name, check_free_space, write_bundle
 from collector.boundary import guarded
+from collector.capture import file_sha256
 from collector.case import Case
 from collector.discovery import Discovered, discover_plugins
 from collector.errors import BadInput, NoBundle
@@ -168,7 +168,7 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
             password=request.password,
             level=request.level,
         )
-    size, digest = _size_and_sha256(destination)
+    size, digest = destination.stat().st_size, file_sha256(destination)
     return CollectResult(destination, manifest, size, digest)
 
 
@@ -303,11 +303,3 @@ def _staging(output: Path) -> Iterator[Path]:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _size_and_sha256(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return path.stat().st_size, digest.hexdigest()

@@ -51,7 +51,3 @@ class UploadFailed(PaCollectError):
 
 class Locked(PaCollectError):
     exit_status = ExitStatus.LOCKED
-
-
-class Interrupted(PaCollectError):
-    exit_status = ExitStatus.INTERRUPTED

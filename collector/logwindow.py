@@ -16,7 +16,6 @@ from typing import Any, BinaryIO
 
 # Bisection stops when the range is this small; the rest is a linear scan.
 SCAN_BLOCK = 64 * 1024
-READ_SIZE = 64 * 1024
 # A record longer than this is cut (parsers see its first MAX_RECORD bytes).
 MAX_RECORD = 1024 * 1024
 

@@ -162,7 +162,6 @@ PEM_RULE = "pem_private_key"
 
 # A line longer than this is redacted in pieces rather than buffered whole.
 MAX_LINE = 1024 * 1024
-BLOCK = 1024 * 1024
 
 
 class StreamRedactor:

@@ -17,8 +17,6 @@ from collector.logwindow import LogFormat
 if TYPE_CHECKING:
     from collector.host import Host
 
-MiB = 1024 * 1024
-
 
 def slug(text: str) -> str:
     """A file-name-safe rendering of a command line or path."""

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from collector.capture import file_sha256
 from collector.errors import BadInput
 from collector.host import Host
 
 Progress = Callable[[int, int], None]  # (bytes done, total)
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
-READ_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,14 +80,10 @@ def product_from_name(name: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as stream:
-            while block := stream.read(READ_SIZE):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as error:
         raise BadInput(f"cannot read bundle {path}: {error.strerror}") from None
-    return digest.hexdigest()
 
 
 def iso_utc(moment: datetime) -> str:

@@ -19,8 +19,6 @@ from collector.upload.state import write_private_json
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("stored", "quarantined", "uploaded")
-
 
 @dataclass(frozen=True, kw_only=True)
 class Receipt:
