@@ -100,6 +100,11 @@ REDACTION_RULES = (
         ),
         _mask_value,
         _SECRET_TRIGGERS,
+        examples=(
+            (b"PKCS11_PIN=12 34\n", b"PKCS11_PIN=********\n"),
+            (b"$SSO_PIN = a b c\r\n", b"$SSO_PIN = ********\r\n"),
+        ),
+        keeps=(b"SSL_BYPASS=1\n", b"ServerTasks=Router\n", b"PKCS11_PIN=\n"),
     ),
     # `> set config LDAP_BIND_PW=x y` typed at the console is echoed in console.log.
     Rule(
@@ -111,6 +116,13 @@ REDACTION_RULES = (
         ),
         _mask_value,
         (b"set config",),
+        examples=(
+            (
+                b"10:20:00 AM  > set config DIIOP_PIN=PLANTED E f\n",
+                b"10:20:00 AM  > set config DIIOP_PIN=********\n",
+            ),
+        ),
+        keeps=(b'> set config "ServerTasks=Router,HTTP"\n',),
     ),
 )
 

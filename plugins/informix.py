@@ -100,6 +100,13 @@ REDACTION_RULES = (
         ),
         _sql_password,
         (b"password",),
+        examples=(
+            (
+                b"12:00:00  CREATE USER bob WITH PASSWORD 'S3cr3t one';\n",
+                b"12:00:00  CREATE USER bob WITH PASSWORD '********';\n",
+            ),
+        ),
+        keeps=(b"12:00:03  Password policy changed; using default settings\n",),
     ),
     Rule(
         "informix_connect_using",
@@ -110,6 +117,13 @@ REDACTION_RULES = (
         ),
         _sql_password,
         (b"using",),
+        examples=(
+            (
+                b"CONNECT TO 'stores@ol_prod' USER 'bob' USING 'Third#3'\n",
+                b"CONNECT TO 'stores@ol_prod' USER 'bob' USING '********'\n",
+            ),
+        ),
+        keeps=(b"onstat: using shared memory of ol_prod\n",),
     ),
 )
 

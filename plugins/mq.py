@@ -78,6 +78,13 @@ GSK_PKCS11_PASSWORD = Rule(
     ),
     lambda m: m.group("lead") + MASK + m.group("trail"),
     (b"gsk_pkcs11",),
+    examples=(
+        (
+            b"SSLCryptoHardware=GSK_PKCS11=/usr/lib/p11.so;tok;t0k pw;SYMMETRIC_CIPHER_ON;\n",
+            b"SSLCryptoHardware=GSK_PKCS11=/usr/lib/p11.so;tok;********;SYMMETRIC_CIPHER_ON;\n",
+        ),
+    ),
+    keeps=(b"SSLCryptoHardware=\n",),
 )
 
 
