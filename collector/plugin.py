@@ -34,6 +34,19 @@ class Applicability:
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class FleetMember:
+    """One host of a product installation that spans hosts (a Db2 instance's
+    members, a WebSphere cell's nodes), as the product's own configuration names
+    it. `group` is the unit the hosts share (the instance, the cell); `host_vars`
+    describe this host's part in it, `group_vars` the whole unit."""
+
+    host: str
+    group: str
+    host_vars: Mapping[str, Any] = field(default_factory=dict)
+    group_vars: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Context:
     """What a plugin may know when it lists its specs."""
@@ -170,6 +183,14 @@ class Plugin:
         the databases that `db2 list db directory` listed). Called once, after
         `snapshot_specs`. Default: nothing."""
         return ()
+
+    def fleet_members(self, ctx: Context) -> list[FleetMember] | None:
+        """The hosts of the product installation this host belongs to, read from
+        the product's configuration (`pa-collect inventory`), so the fleet of a
+        case comes from the product itself. Called on the host, with the user's
+        selection (--instance, --profile-name) in `ctx.selection`. Default: None,
+        the product has no notion of several hosts."""
+        return None
 
     def findings(self, bundle: BundleView) -> Iterable[Finding]:
         """Problems an engineer should see first, from a bundle's facts and

@@ -37,7 +37,7 @@ from typing import Any
 from collector.findings import BundleView, Finding
 from collector.host import Host
 from collector.lifecycle import end_of_support_finding
-from collector.plugin import Applicability, Collected, Context, Plugin
+from collector.plugin import Applicability, Collected, Context, FleetMember, Plugin
 from collector.redact import MASK, Rule, secret_file_reason
 from collector.spec import CommandSpec, FactSpec, FileSpec, LogSpec, Spec, slug
 
@@ -132,6 +132,16 @@ CFG_SECRET_RULE = Rule(
     ),
     _mask_cfg_secret,
     (b"pass", b"pwd"),
+    examples=(
+        (
+            b" TSM password                             (TSM_PASSWORD) = s3cr3t value\n",
+            b" TSM password                             (TSM_PASSWORD) = ********\n",
+        ),
+    ),
+    keeps=(
+        b" Client Userid-Password Plugin          (CLNT_PW_PLUGIN) = IBMOSauthclient\n",
+        b" TSM password                             (TSM_PASSWORD) = \n",
+    ),
 )
 
 
@@ -447,6 +457,63 @@ class Db2(Plugin):
         found = [end_of_support_finding(bundle, self.name)]
         found += hadr_not_peer(bundle) + recent_errors(bundle) + diagpath_nearly_full(bundle)
         return [finding for finding in found if finding is not None]
+
+    def fleet_members(self, ctx: Context) -> list[FleetMember]:
+        """The hosts of each instance's members, from ~owner/sqllib/db2nodes.cfg
+        (`pa-collect inventory --product db2`)."""
+        return [
+            member for instance in find_instances(ctx) for member in instance_fleet(ctx, instance)
+        ]
+
+
+# --- the instance's hosts (pa-collect inventory) ------------------------------------
+
+
+def instance_fleet(ctx: Context, instance: Instance) -> list[FleetMember]:
+    """One FleetMember per host of the instance: its member numbers, logical
+    ports and netnames from db2nodes.cfg. Without a db2nodes.cfg the instance is
+    a single member on this host (as Db2 itself assumes). The owner is a group
+    variable so a play can become the instance owner."""
+    if instance.home is None:
+        return []  # an --instance with no home here: nothing says where it runs
+    text = ctx.read_text(f"{instance.home}/sqllib/db2nodes.cfg")
+    members = parse_db2nodes(text) if text is not None else []
+    if text is None:
+        members = [{"member": "0", "host": ctx.host.hostname(), "logical_port": "0"}]
+    by_host: dict[str, list[dict[str, str]]] = {}
+    for member in members:
+        by_host.setdefault(member["host"], []).append(member)
+    group_vars = {
+        "db2_instance": instance.name,
+        "db2_instance_owner": instance.owner,
+        "db2_instance_home": instance.home,
+        "pa_collect_instance": instance.name,
+    }
+    return [
+        FleetMember(
+            host=host,
+            group=instance.name,
+            host_vars=_member_vars(entries),
+            group_vars=group_vars,
+        )
+        for host, entries in by_host.items()
+    ]
+
+
+def _member_vars(entries: list[dict[str, str]]) -> dict[str, Any]:
+    """A host's db2 member numbers and logical ports (and netnames when given)."""
+    found: dict[str, Any] = {
+        "db2_members": [int(e["member"]) for e in entries],
+        "db2_logical_ports": [_number(e.get("logical_port", "0")) for e in entries],
+    }
+    netnames = [e["netname"] for e in entries if e.get("netname")]
+    if netnames:
+        found["db2_netnames"] = list(dict.fromkeys(netnames))
+    return found
+
+
+def _number(text: str) -> int | str:
+    return int(text) if text.isdecimal() else text
 
 
 def _discovery_spec(ctx: Context, instances: list[Instance]) -> Spec:

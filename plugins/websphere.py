@@ -34,17 +34,20 @@ in websphere_parse; this module is the plugin, its discovery and its specs.
 from __future__ import annotations
 
 import functools
+import glob
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import unescape
 
 from collector.findings import BundleView, Finding
 from collector.host import Host
 from collector.lifecycle import end_of_support_finding
-from collector.plugin import Applicability, Collected, Context, Plugin
+from collector.plugin import Applicability, Collected, Context, FleetMember, Plugin
 from collector.redact import SECRET_KEY, make_rule, mask_secret_value
 from collector.spec import CommandSpec, FactSpec, FileSpec, GlobSpec, LogSpec, Spec, slug
 
@@ -107,6 +110,13 @@ REDACTION_RULES = (
         + rb"(?P<trail>(?P=v))",
         mask_secret_value,
         _SECRET_TRIGGERS,
+        examples=(
+            (
+                b'<resourceProperties name="password" type="java.lang.String" value="p w"/>\n',
+                b'<resourceProperties name="password" type="java.lang.String" value="********"/>\n',
+            ),
+        ),
+        keeps=(b'<p name="passwordRequired" type="b" value="true"/><q value="keep"/>\n',),
     ),
     # The same with value= before name=.
     make_rule(
@@ -116,6 +126,13 @@ REDACTION_RULES = (
         + b"".join((rb"(?P<trail>(?P=v)", _SAME_TAG, _SECRET_NAME, rb")")),
         mask_secret_value,
         _SECRET_TRIGGERS,
+        examples=(
+            (
+                b'<resourceProperties value="s3 x" type="java.lang.String" name="password"/>\n',
+                b'<resourceProperties value="********" type="java.lang.String" name="password"/>\n',
+            ),
+        ),
+        keeps=(b'<resourceProperties value="SAMPLE" name="databaseName"/>\n',),
     ),
 )
 
@@ -175,6 +192,12 @@ class WebSphere(Plugin):
         found = [end_of_support_finding(bundle, self.name)]
         found += servers_not_running(bundle) + recent_errors(bundle)
         return [finding for finding in found if finding is not None]
+
+    def fleet_members(self, ctx: Context) -> list[FleetMember]:
+        """The hosts of each cell's nodes, from the serverindex.xml files of the
+        profiles' configuration repositories (`pa-collect inventory --product
+        websphere`): a deployment manager's repository holds the whole cell."""
+        return cell_fleet(ctx, discover(ctx))
 
 
 # --- what is installed where -----------------------------------------------------------
@@ -315,6 +338,53 @@ def _owner(ctx: Context, install: str) -> str | None:
         if len(fields) > 2 and fields[2] == str(uid):
             return fields[0]
     return None
+
+
+# --- the cell's hosts (pa-collect inventory) -------------------------------------------
+
+_SERVER_INDEX_HOST = re.compile(r"<(?:[\w.-]+:)?ServerIndex\s[^>]*?\bhostName\s*=\s*\"([^\"]*)\"")
+_SERVER_ENTRY_NAME = re.compile(r"<serverEntries\s[^>]*?\bserverName\s*=\s*\"([^\"]*)\"")
+
+
+def parse_server_index(text: str) -> tuple[str | None, list[str]]:
+    """A node's serverindex.xml: the host the node runs on and its servers.
+
+    >>> parse_server_index('<serverindex:ServerIndex xmi:id="S" hostName="was1.example.com">'
+    ...     '<serverEntries serverName="server1" serverType="APPLICATION_SERVER"/>')
+    ('was1.example.com', ['server1'])
+    """
+    host = _SERVER_INDEX_HOST.search(text)
+    servers = [unescape(name) for name in _SERVER_ENTRY_NAME.findall(text)]
+    return (unescape(host.group(1)).strip() or None) if host else None, servers
+
+
+def cell_fleet(ctx: Context, layout: Layout) -> list[FleetMember]:
+    """One FleetMember per (cell, host): the nodes on that host and their
+    servers (as node/server), found in any of the chosen profiles."""
+    found: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for profile in layout.profiles:
+        pattern = f"{glob.escape(profile.path)}/config/cells/*/nodes/*/serverindex.xml"
+        for index in ctx.glob(pattern):
+            parts = index.split("/")
+            cell, node = parts[-4], parts[-2]
+            host, servers = parse_server_index(ctx.read_text(index) or "")
+            if host is None:
+                continue
+            entry = found.setdefault((cell, host), {"nodes": [], "servers": []})
+            entry["nodes"].append(node)
+            entry["servers"] += [f"{node}/{server}" for server in servers]
+    return [
+        FleetMember(
+            host=host,
+            group=cell,
+            host_vars={
+                "websphere_nodes": sorted(set(entry["nodes"])),
+                "websphere_servers": sorted(set(entry["servers"])),
+            },
+            group_vars={"websphere_cell": cell},
+        )
+        for (cell, host), entry in sorted(found.items())
+    ]
 
 
 # --- specs ------------------------------------------------------------------------------
