@@ -2,15 +2,21 @@
 
 Both files and command outputs end up here. A capped item keeps its newest bytes
 (the end of a log is what support reads first), starting at a line boundary.
+A source that fails while being read keeps what was read, with the error: the
+bundle writer may already be packing it (collector.archive), and a partial log
+still helps support. Errors writing the target are raised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from collector.redact import PEM_BEGIN, PEM_END, StreamRedactor
 
@@ -27,31 +33,53 @@ class Captured:
     original_size: int  # bytes the source had
     truncated: bool
     redactions: dict[str, int]
+    error: str | None = None  # reading the source failed after `size` bytes
+
+
+class Sink(Protocol):
+    """Where captured bytes go instead of a staging file (the bundle writer's
+    channel for a streamed log)."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def capture_stream(
     source: BinaryIO,
     length: int,
-    target: Path,
+    target: Path | Sink,
     cap: int,
     redactor: StreamRedactor,
     original_size: int | None = None,
+    stop: threading.Event | None = None,
 ) -> Captured:
     """Redact `source` (positioned at its start, `length` bytes long) into
-    `target`, keeping at most roughly the last `cap` bytes. `original_size` is the
-    size of the data before any earlier cut (a spool), if it differs."""
+    `target` (a staging file, or a sink), keeping at most roughly the last `cap`
+    bytes. `original_size` is the size of the data before any earlier cut (a
+    spool), if it differs. `stop` (Ctrl-C) ends the copy at the next chunk."""
     original_size = length if original_size is None else original_size
     truncated = original_size > cap
-    if length > cap:
-        _seek_to_cut(source, length - cap)
     digest = hashlib.sha256()
     written = 0
+    with _opened(target) as out:
+        chunk, error = _first_chunk(source, length, cap)
+        while chunk:
+            written += _emit(out, digest, redactor.feed(chunk))
+            chunk, error = _next_chunk(source)
+            if stop is not None and stop.is_set():
+                chunk, error = b"", "interrupted"
+        written += _emit(out, digest, redactor.close())
+    counts = dict(redactor.counts)
+    return Captured(written, digest.hexdigest(), original_size, truncated, counts, error)
+
+
+@contextmanager
+def _opened(target: Path | Sink) -> Iterator[Sink]:
+    if not isinstance(target, Path):
+        yield target
+        return
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
-        while chunk := source.read(CHUNK):
-            written += _emit(out, digest, redactor.feed(chunk))
-        written += _emit(out, digest, redactor.close())
-    return Captured(written, digest.hexdigest(), original_size, truncated, dict(redactor.counts))
+        yield out
 
 
 def file_sha256(path: Path) -> str:
@@ -69,7 +97,24 @@ def capture_file(source: Path, target: Path, cap: int, redactor: StreamRedactor)
         return capture_stream(stream, size, target, cap, redactor)
 
 
-def _emit(out: BinaryIO, digest: hashlib._Hash, data: bytes) -> int:
+def _first_chunk(source: BinaryIO, length: int, cap: int) -> tuple[bytes, str | None]:
+    if length > cap:
+        try:
+            _seek_to_cut(source, length - cap)
+        except OSError as failure:
+            return b"", failure.strerror or str(failure)
+    return _next_chunk(source)
+
+
+def _next_chunk(source: BinaryIO) -> tuple[bytes, str | None]:
+    """The next chunk of the source, or b"" and why it could not be read."""
+    try:
+        return source.read(CHUNK), None
+    except OSError as failure:
+        return b"", failure.strerror or str(failure)
+
+
+def _emit(out: Sink, digest: hashlib._Hash, data: bytes) -> int:
     if data:
         out.write(data)
         digest.update(data)

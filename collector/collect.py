@@ -12,23 +12,24 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from collector.archive import bundle_name, check_free_space, write_bundle
+from collector.archive import QUEUE_LIMIT, BundleWriter, bundle_name, check_free_space
 from collector.boundary import guarded
-from collector.capture import file_sha256
+from collector.capture import Sink, file_sha256
 from collector.case import Case
 from collector.discovery import Discovered, discover_plugins
 from collector.errors import BadInput, NoBundle
 from collector.host import Host
 from collector.lock import run_lock
 from collector.manifest import RunInfo, build_manifest, manifest_bytes
-from collector.plan import PluginPlan, follow_up_hook, plan_plugin, plan_specs
+from collector.plan import Item, PluginPlan, follow_up_hook, plan_plugin, plan_specs
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
 from collector.redact import BASELINE_RULES, PEM_RULE, Rule, redact_bytes, redact_text
-from collector.runner import OK, Limits, PluginRun, Progress, Runner
+from collector.runner import OK, ItemResult, Limits, PluginRun, Progress, Runner
 from collector.schema import has_schema, schema_errors
 from collector.spec import Spec
 
@@ -52,6 +53,12 @@ class CollectRequest:
     # The caller holds a lock of its own (a snapshot locks its folder), so the
     # user's one-collection-at-a-time lock is not taken.
     locked_by_caller: bool = False
+    # Opt-in obfuscation (collector.obfuscate): kinds of `--obfuscate`, the
+    # keywords of --keyword/--keyword-file, and --map (None: the user's default
+    # map in the state folder). Nothing is obfuscated when both are empty.
+    obfuscate: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+    obfuscation_map: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -131,45 +138,100 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
     product_names = tuple(p.plugin.name for p in plans if not p.plugin.always)
     rights = entitlement(request.profile, product_names, created)
     with _run_lock(request, host), _staging(request.output) as staging:
-        estimate = sum(plan.estimate for plan in plans)
-        check_free_space(request.output, estimate * 2 + SPACE_MARGIN)
+        check_free_space(request.output, space_needed(plans, request.limits))
         rules = redaction_rules(plans)
-        runner = Runner(host, staging, request.limits, rules, progress, request.since)
-        runs = runner.run(plans)
-        follow_up(runner, runs, ctx, staging)
-        facts = gather_facts(runs, staging)
-        info = RunInfo(
-            kind=request.kind,
-            created=created,
-            customer=request.profile.as_document(),
-            entitlement=rights,
-            case=_redacted_case(request.case),
-            host=ident,
-            command_line=[redact_text(arg) for arg in request.command_line],
-            products=list(request.products),
-            options=_options(request),
-            load_failures=[
-                {"entry_point": f.entry_point, "error": f.error} for f in discovered.failures
-            ],
-            rule_names=sorted({r.name for r in rules} | {PEM_RULE}),
-            warnings=rights["warnings"] + _plan_warnings(plans, request.products),
-        )
-        manifest = build_manifest(info, runs, facts)
-        members = [
-            (staging / r.bundle_path, r.bundle_path)
-            for run in runs
-            for r in run.results
-            if r.bundle_path
-        ]
-        write_bundle(
-            destination,
-            members,
-            manifest_bytes(manifest),
-            password=request.password,
-            level=request.level,
-        )
+        writer = BundleWriter(destination, password=request.password, level=request.level)
+        with writer:
+            runner = Runner(
+                host,
+                staging,
+                request.limits,
+                rules,
+                progress,
+                request.since,
+                on_item=partial(_pack, writer, staging),
+                on_stream=partial(_stream, writer),
+            )
+            runs = runner.run(plans)
+            follow_up(runner, runs, ctx, staging)
+            facts = gather_facts(runs, staging)
+            _release_staging(writer, staging)
+            manifest = build_manifest(
+                _run_info(request, created, rights, ident, discovered, rules, plans), runs, facts
+            )
+            writer.finish(manifest_bytes(manifest))
     size, digest = destination.stat().st_size, file_sha256(destination)
     return CollectResult(destination, manifest, size, digest)
+
+
+def _pack(writer: BundleWriter, staging: Path, result: ItemResult) -> None:
+    """Hand one finished item to the bundle writer: the one place where an
+    item's bytes and name go into the bundle (large items went in earlier, see
+    _stream). A log's staged copy goes as soon as it is packed (facts never
+    parse logs, see collector.plugin.Collected); the others stay until facts
+    are gathered."""
+    if result.bundle_path is None:
+        return
+    writer.add(staging / result.bundle_path, result.bundle_path, delete=result.kind == "log")
+
+
+def _stream(writer: BundleWriter, item: Item) -> tuple[Sink, Callable[[str | None], None]]:
+    """A large log goes from its capture straight into the bundle, never
+    staged: its compression overlaps its redaction, and _pack then has nothing
+    left to do. A change to an item's bytes or name (obfuscation) must happen
+    here too (wrap the sink), or the Runner be given no on_stream."""
+    return writer.stream(item.bundle_path)
+
+
+def _release_staging(writer: BundleWriter, staging: Path) -> None:
+    """Once facts are gathered, nothing staged is needed: wait until all is
+    packed, then free the disk before the manifest is written."""
+    writer.drain()
+    for child in staging.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def space_needed(plans: list[PluginPlan], limits: Limits) -> int:
+    """Free space a collection needs at its peak: the bundle (at most what is
+    collected, when stored), the non-log items staged until facts are gathered,
+    and the logs in flight (waiting for the writer, or being captured by each
+    job). Logs are never all staged at once: each goes once packed."""
+    items = [item for plan in plans for item in plan.items]
+    collected = min(sum(item.estimate for item in items), limits.max_total_size)
+    logs = sum(item.estimate for item in items if item.kind == "log")
+    kept = min(collected, sum(item.estimate for item in items if item.kind != "log"))
+    in_flight = min(logs, QUEUE_LIMIT + limits.jobs * limits.max_file_size)
+    return collected + kept + in_flight + SPACE_MARGIN
+
+
+def _run_info(
+    request: CollectRequest,
+    created: datetime,
+    rights: dict[str, Any],
+    ident: dict[str, Any],
+    discovered: Discovered,
+    rules: tuple[Rule, ...],
+    plans: list[PluginPlan],
+) -> RunInfo:
+    return RunInfo(
+        kind=request.kind,
+        created=created,
+        customer=request.profile.as_document(),
+        entitlement=rights,
+        case=_redacted_case(request.case),
+        host=ident,
+        command_line=[redact_text(arg) for arg in request.command_line],
+        products=list(request.products),
+        options=_options(request),
+        load_failures=[
+            {"entry_point": f.entry_point, "error": f.error} for f in discovered.failures
+        ],
+        rule_names=sorted({r.name for r in rules} | {PEM_RULE}),
+        warnings=rights["warnings"] + _plan_warnings(plans, request.products),
+    )
 
 
 def redaction_rules(plans: list[PluginPlan]) -> tuple[Rule, ...]:
@@ -210,9 +272,11 @@ def _ran(run: PluginRun) -> bool:
 
 
 def _collected(run: PluginRun, staging: Path) -> Collected:
+    """The plugin's staged items, logs excepted: a log's staged copy is gone
+    once packed (collector.plugin.Collected: facts come from small outputs)."""
     staged: dict[str, dict[str, Path]] = {}
     for result in run.results:
-        if result.outcome == OK and result.bundle_path:
+        if result.outcome == OK and result.bundle_path and result.kind != "log":
             staged.setdefault(result.spec_name, {})[result.source] = staging / result.bundle_path
     return Collected(staged)
 

@@ -14,15 +14,16 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from collector.boundary import guarded
-from collector.capture import BoundedSpool, Captured, capture_file, capture_stream
+from collector.capture import BoundedSpool, Captured, Sink, capture_file, capture_stream
 from collector.command import run_command
 from collector.host import Host
 from collector.logwindow import LogFormat, record_start_at_or_after, window_start
@@ -31,6 +32,8 @@ from collector.redact import Rule, StreamRedactor, redact_bytes
 from collector.spec import CommandSpec, FactSpec, LogSpec
 
 OK, SKIPPED, FAILED, TIMED_OUT = "ok", "skipped", "failed", "timed_out"
+# Logs at least this large are streamed (`on_stream`): packed while captured.
+STREAM_MIN = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ class PluginRun:
 
 # Called after each item with (result, items done, items in the run).
 Progress = Callable[[ItemResult, int, int], None]
+# Called when a large log starts to be captured: returns where to write its
+# redacted bytes instead of a staging file, and what to call when the capture
+# ends (with None, or why it failed).
+Stream = Callable[[Item], tuple[Sink, Callable[[str | None], None]]]
 
 
 class Runner:
@@ -106,6 +113,8 @@ class Runner:
         rules: Iterable[Rule],
         progress: Progress | None = None,
         since: datetime | None = None,
+        on_item: Callable[[ItemResult], None] | None = None,
+        on_stream: Stream | None = None,
     ) -> None:
         self.host = host
         self.since = since
@@ -113,11 +122,17 @@ class Runner:
         self.limits = limits
         self.rules = tuple(rules)
         self.progress = progress
+        # Called in the worker thread with each finished item (the bundle writer
+        # packs it while the next items are collected); it may block to bound
+        # the data in flight, and what it raises ends the run.
+        self.on_item = on_item
+        self.on_stream = on_stream
         self._total = 0
         self._total_lock = threading.Lock()
         self._stop = threading.Event()
         self._done = 0
         self._planned = 0
+        self._folders: set[Path] = set()  # staging folders made so far
 
     def run(self, plans: list[PluginPlan]) -> list[PluginRun]:
         runs = [PluginRun(plan) for plan in plans]
@@ -133,6 +148,8 @@ class Runner:
                     deadline = min(deadline, self.limits.deadline)
                 for item in _commands_first(run.plan.items):
                     futures.append((run, pool.submit(self._run_item, item, start, deadline)))
+            # One wake-up when all are done (or one failed), not one per item.
+            wait([future for _, future in futures], return_when=FIRST_EXCEPTION)
             for run, future in futures:
                 run.results.append(future.result())
         except BaseException:
@@ -163,6 +180,8 @@ class Runner:
             self._total += result.captured.size if result.captured else 0
             self._done += 1
             done = self._done
+        if self.on_item:
+            self.on_item(result)
         if self.progress:
             self.progress(result, done, self._planned)
         return result
@@ -177,7 +196,9 @@ class Runner:
 
     def _target(self, item: Item) -> Path:
         target = self.staging / item.bundle_path
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if target.parent not in self._folders:  # one mkdir per folder, not per item
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._folders.add(target.parent)
         return target
 
     def _collect(self, item: Item, remaining: float) -> ItemResult:
@@ -194,12 +215,34 @@ class Runner:
             result = _result(item, FAILED, f"{error.strerror or error}")
         return result
 
+    @contextmanager
+    def _staged(self, item: Item) -> Iterator[Path | Sink]:
+        """Where the item's redacted bytes go: its staging file, or for a large
+        log the sink `on_stream` gives (the bundle writer packs it as it is
+        captured, and is told at the end whether the capture completed)."""
+        if self.on_stream is None or item.kind != "log" or item.estimate < STREAM_MIN:
+            yield self._target(item)
+            return
+        sink, done = self.on_stream(item)
+        try:
+            yield sink
+        except OSError as error:
+            done(error.strerror or str(error))
+            raise
+        except BaseException:
+            done("interrupted")
+            raise
+        done(None)
+
     def _file(self, item: Item) -> ItemResult:
         assert item.host_path is not None
-        captured = capture_file(
-            item.host_path, self._target(item), self._cap(item), StreamRedactor(self.rules)
-        )
-        return _result(item, OK, captured=captured)
+        with item.host_path.open("rb") as source, self._staged(item) as target:
+            size = os.fstat(source.fileno()).st_size
+            redactor = StreamRedactor(self.rules)
+            captured = capture_stream(
+                source, size, target, self._cap(item), redactor, stop=self._stop
+            )
+        return _captured(item, captured)
 
     def _log(self, item: Item, spec: LogSpec) -> ItemResult:
         assert item.host_path is not None
@@ -211,16 +254,18 @@ class Runner:
                 return _result(item, SKIPPED, reason)
             cut = LogCut.of(stream, status.st_size, spec.format, self.since, self._cap(item))
             stream.seek(cut.start)
-            captured = capture_stream(
-                stream,
-                status.st_size - cut.start,
-                self._target(item),
-                status.st_size - cut.start,
-                StreamRedactor(self.rules),
-                original_size=status.st_size,
-            )
+            with self._staged(item) as target:
+                captured = capture_stream(
+                    stream,
+                    status.st_size - cut.start,
+                    target,
+                    status.st_size - cut.start,
+                    StreamRedactor(self.rules),
+                    original_size=status.st_size,
+                    stop=self._stop,
+                )
         captured = replace(captured, truncated=cut.capped)
-        return _result(item, OK, captured=captured, window_start=cut.window_start)
+        return _captured(item, captured, window_start=cut.window_start)
 
     def _command_argv(self, spec: CommandSpec) -> list[str] | str:
         """The argv to run, or why the command cannot run here."""
@@ -301,6 +346,15 @@ class LogCut:
             return cls(start, start if since is not None else None, False)
         capped = record_start_at_or_after(stream, fmt, size - cap, size)
         return cls(capped, start if since is not None else None, True)
+
+
+def _captured(item: Item, captured: Captured, window_start: int | None = None) -> ItemResult:
+    """A captured file or log: ok, or failed with what was read before the
+    source failed (the bundle keeps it, the manifest says so)."""
+    if captured.error is not None:
+        reason = f"read failed after {captured.size} bytes: {captured.error}"
+        return _result(item, FAILED, reason, captured=captured, window_start=window_start)
+    return _result(item, OK, captured=captured, window_start=window_start)
 
 
 def _commands_first(items: list[Item]) -> list[Item]:
