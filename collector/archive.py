@@ -7,16 +7,13 @@ staged whole. The archive is written to a hidden partial file (mode 0600) next
 to its final name and renamed into place only when complete, so a crash, a full
 disk or a Ctrl-C never leaves something that looks like a bundle.
 
-py7zr writes the archive, but compresses with one thread. LZMA2 allows a
-stream to reset its dictionary at any chunk, which is how 7-Zip's own
-multithreaded encoder works: independent blocks compressed in parallel and
-concatenated. `ParallelLZMA2` does the same in place of py7zr's compressor, so
-both cores work and every 7-Zip still reads the result.
+py7zr writes the archive, but compresses with one thread: `use_parallel_lzma2`
+puts collector.lzma2's `ParallelLZMA2` in place of its compressor, so both
+cores work and every 7-Zip still reads the result.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import logging
@@ -27,7 +24,6 @@ import shutil
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -37,23 +33,14 @@ import py7zr
 import py7zr.compressor
 
 from collector.errors import NoBundle
+from collector.lzma2 import Channel, MiB, ParallelLZMA2
 
 DEFAULT_LEVEL = 1
 SUFFIX = ".7z"
 MANIFEST = "manifest.json"
-MiB = 1024 * 1024
-# Uncompressed bytes per independent LZMA2 block. Each block restarts the
-# dictionary, so small blocks cost ratio: on db2diag-style text 1 MiB blocks
-# were 2.9% larger than one stream, 4 MiB 0.7%, 8 MiB 0.4%, at the same speed
-# (bench/README.md). 7-Zip itself uses 4 x the dictionary, at least 1 MiB.
-BLOCK_SIZE = 4 * MiB
-# Added to the compression threads' nice value (see _yield_to_collection).
-COMPRESSION_NICE = 10
 # Bytes of finished items waiting for (or in) the writer before collection
 # waits for it: the bound on staged data in flight.
 QUEUE_LIMIT = 64 * MiB
-# Bytes of a streamed item held in memory between its capture and the writer.
-CHANNEL_LIMIT = 8 * MiB
 # Finished items up to this size are packed by the thread that adds them when
 # the writer is idle (BundleWriter); larger ones by the writer thread.
 INLINE_MAX = 1 * MiB
@@ -96,90 +83,6 @@ def compression_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class ParallelLZMA2:
-    """py7zr's compressor interface (compress/flush) over independent LZMA2 blocks.
-
-    Input is cut into BLOCK_SIZE blocks, each compressed by a fresh raw LZMA2
-    encoder in a thread pool (the lzma module releases the GIL). A fresh
-    encoder starts with a dictionary reset and ends with the 0x00 end marker:
-    dropping each block's marker and ending the stream with one 0x00 gives one
-    valid LZMA2 stream. At most `2 x threads` blocks are in flight, which bounds
-    memory whatever the size of the data.
-    """
-
-    def __init__(
-        self, filters: list[dict[str, Any]], threads: int, block_size: int | None = None
-    ) -> None:
-        self._filters = filters
-        self._block_size = block_size or BLOCK_SIZE
-        self._max_pending = 2 * threads
-        self._pool = ThreadPoolExecutor(
-            threads, thread_name_prefix="lzma2", initializer=_yield_to_collection
-        )
-        self._pending: deque[Future[bytes]] = deque()
-        self._buffer = bytearray()
-        self.blocks = 0  # blocks compressed so far (tests check the mechanism)
-        self.peak_pending = 0
-
-    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
-        self._buffer += data
-        out: list[bytes] = []
-        while len(self._buffer) >= self._block_size:
-            with memoryview(self._buffer) as view:
-                block = bytes(view[: self._block_size])  # one copy, not two
-            del self._buffer[: self._block_size]
-            out += self._submit(block)
-        out += self._collect(wait=False)
-        return b"".join(out)
-
-    def flush(self) -> bytes:
-        out = self._submit(bytes(self._buffer)) if self._buffer else []
-        self._buffer.clear()
-        out += self._collect(wait=True)
-        self._pool.shutdown()
-        return b"".join(out) + b"\x00"
-
-    def shutdown(self) -> None:
-        """Stop without finishing the stream (the archive is being discarded)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _submit(self, block: bytes) -> list[bytes]:
-        # Wait for the oldest blocks first when too many are in flight.
-        out = []
-        while len(self._pending) >= self._max_pending:
-            out.append(self._pending.popleft().result())
-        self._pending.append(self._pool.submit(self._compress_block, block))
-        self.blocks += 1
-        self.peak_pending = max(self.peak_pending, len(self._pending))
-        return out
-
-    def _collect(self, wait: bool) -> list[bytes]:
-        """Finished blocks from the front, in order."""
-        out = []
-        while self._pending and (wait or self._pending[0].done()):
-            out.append(self._pending.popleft().result())
-        return out
-
-    def _compress_block(self, block: bytes) -> bytes:
-        encoder = lzma.LZMACompressor(format=lzma.FORMAT_RAW, filters=self._filters)
-        data = encoder.compress(block) + encoder.flush()
-        if not data.endswith(b"\x00"):  # liblzma ends every raw LZMA2 stream with it
-            raise RuntimeError("LZMA2 block without its end marker")
-        return data[:-1]
-
-
-def _yield_to_collection() -> None:
-    """Lower this compression thread's CPU priority (Linux: per thread).
-    Redaction runs in one thread and is the collection's critical path; with
-    equal priority, two compression threads and it share two cores fairly and
-    redaction gets two thirds of one. Niced, compression takes what redaction
-    leaves, and all of it once redaction is done."""
-    with contextlib.suppress(AttributeError, OSError):
-        thread = threading.get_native_id()
-        nice = os.getpriority(os.PRIO_PROCESS, thread) + COMPRESSION_NICE
-        os.setpriority(os.PRIO_PROCESS, thread, min(nice, 19))
-
-
 def use_parallel_lzma2(
     archive: py7zr.SevenZipFile, filters: list[dict[str, Any]], threads: int
 ) -> ParallelLZMA2 | None:
@@ -218,64 +121,6 @@ class _Entry:
 class _Aborted(Exception):
     """The writer was told to stop: raised inside py7zr's read loop, so that
     it stops at the next read."""
-
-
-class Channel:
-    """Bytes on their way from a capture to the writer, in memory: the capture
-    writes (and waits while CHANNEL_LIMIT bytes are waiting), the writer reads
-    (and waits for more until the capture closes the channel). Either side can
-    break it with an error, which the other side then raises."""
-
-    def __init__(self, limit: int | None = None) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._waiting = 0
-        self._limit = limit or CHANNEL_LIMIT
-        self._changed = threading.Condition()
-        self._closed = False
-        self._error: BaseException | None = None
-        self.total = 0
-
-    def write(self, data: bytes) -> int:
-        with self._changed:
-            while self._waiting >= self._limit and self._error is None:
-                self._changed.wait()
-            if self._error is not None:
-                raise self._error
-            if data:
-                self._chunks.append(bytes(data))
-                self._waiting += len(data)
-                self.total += len(data)
-                self._changed.notify_all()
-        return len(data)
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-
-    def fail(self, error: BaseException) -> None:
-        with self._changed:
-            self._error = self._error or error
-            self._changed.notify_all()
-
-    def read(self, size: int) -> bytes:
-        """Up to `size` bytes; b"" only once the channel is closed and empty."""
-        with self._changed:
-            while not self._chunks and not self._closed and self._error is None:
-                self._changed.wait()
-            if self._error is not None:
-                raise self._error
-            out = []
-            while self._chunks and size > 0:
-                chunk = self._chunks.popleft()
-                if len(chunk) > size:
-                    self._chunks.appendleft(chunk[size:])
-                    chunk = chunk[:size]
-                out.append(chunk)
-                size -= len(chunk)
-                self._waiting -= len(chunk)
-            self._changed.notify_all()
-            return b"".join(out)
 
 
 class _ChannelRaw(io.RawIOBase):

@@ -78,10 +78,14 @@ class Context:
 class Collected:
     """Read access to one plugin's collected (already redacted) items.
 
-    Items are found by spec name; a glob or log spec may have collected several
-    files under one name, told apart by their host path (`sources`). Items are
-    read lazily and only up to `limit` bytes: facts come from small command
-    outputs, never from whole logs.
+    Items are found by spec name; a glob spec may have collected several files
+    under one name, told apart by their host path (`sources`). Items are read
+    lazily and only up to `limit` bytes: facts come from small command outputs
+    and configuration files. Log items (LogSpec) are not offered to
+    `follow_up()` or `facts()` at all: large logs stream into the bundle as
+    they are captured and are never staged, so `sources()` of a log spec is
+    empty and `bytes()` returns None. A check that needs a log's records
+    belongs in `findings()`, which reads them from the bundle.
     """
 
     def __init__(

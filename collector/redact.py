@@ -677,8 +677,8 @@ class _TriggerScan:
     per distinct trigger: a trigger that contains another is never searched,
     its lines are among the shorter one's."""
 
-    def __init__(self, rules: tuple[Rule, ...]) -> None:
-        found = {trigger for rule in rules for trigger in rule.triggers}
+    def __init__(self, triggers: Iterable[bytes]) -> None:
+        found = set(triggers)
         self.triggers = tuple(
             sorted(t for t in found if not any(other != t and other in t for other in found))
         )
@@ -697,6 +697,15 @@ class _TriggerScan:
         return sorted(spans.items())
 
 
+@lru_cache(maxsize=32)
+def _trigger_scan(triggers: tuple[bytes, ...]) -> _TriggerScan:
+    """One scan per set of triggers, shared by every redactor that has them:
+    building one takes ~0.14 ms, which thousands of small files each paid. It
+    holds no state, so threads share it too. Keyed by the triggers, all it
+    depends on, which hash ten times faster than the rules themselves."""
+    return _TriggerScan(triggers)
+
+
 class StreamRedactor:
     """Redacts a byte stream fed in arbitrary pieces; counts hits per rule.
 
@@ -708,7 +717,7 @@ class StreamRedactor:
     def __init__(self, rules: Iterable[Rule] = BASELINE_RULES) -> None:
         self.rules = tuple(rules)
         self._all = (PEM_KEY_RULE, *self.rules)
-        self._scan = _TriggerScan(self._all)
+        self._scan = _trigger_scan(tuple(t for rule in self._all for t in rule.triggers))
         self.counts: Counter[str] = Counter()
         self._pending = b""
         self._open: re.Pattern[bytes] | None = None  # ends the value being dropped

@@ -10,6 +10,7 @@ screen; these parsers are tested and fuzzed on their own.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import threading
@@ -407,14 +408,21 @@ _DATE_HEADER = (
 # A date header as a whole line (its newline included), for the backward scan.
 _HEADER_LINE = re.compile(rb"^" + _DATE_HEADER + rb"\r?\n", re.MULTILINE)
 _TIME_LINE = re.compile(r"^(?:\d\d/\d\d/\d\d )?\d\d:\d\d:\d\d(?:[ \t]|$)")
-# How far back a time-only line looks for the day header that dates it.
-LOOKBACK = 1024 * 1024
+# A time-only line is dated by the last date header before it, however far
+# back (a busy server writes hundreds of MB a day): found by reading backwards,
+# SCAN bytes first, each read twice the last up to SCAN * SCAN_GROWTH.
 SCAN = 64 * 1024
+SCAN_GROWTH = 16
+# Spans remembered per file (see OnlineLog.day_header), and files remembered.
+MAX_SPANS = 4096
+MAX_FILES = 32
 _LEVELS = (
     (re.compile(r"assert failed|\berror\b|\bfail(?:ed|ure)\b|\bfatal\b", re.I), "error"),
     (re.compile(r"assert warning|\bwarning\b", re.I), "warning"),
 )
 _ERROR_NUMBER = re.compile(r"\berror(?: number)?:?\s*(-\d{2,6})\b", re.I)
+# What OnlineLog remembers of a file: (date header offset, its time, end).
+_Span = tuple[int, datetime | None, int]
 
 
 class OnlineLog(LogFormat):
@@ -433,10 +441,13 @@ class OnlineLog(LogFormat):
     )
 
     def __init__(self) -> None:
-        # Per file: the last date header found (offset, time) and the offset up
-        # to which no later header exists. Lets a forward walk over the records
-        # (the window's final scan, parsers) read each byte back at most once.
-        self._known: OrderedDict[tuple[int, int], tuple[int, datetime, int]] = OrderedDict()
+        # Per file, what earlier lookups learnt: spans (header offset, its time,
+        # end), sorted and disjoint, each saying "no date header starts after
+        # the header and before end" (offset -1 and time None: none from the
+        # file start). A forward walk over the records then reads each byte
+        # back at most once, and window_start's probes stop reading back where
+        # an earlier probe's span ends, so bisection stays logarithmic.
+        self._spans: OrderedDict[tuple[int, int], list[_Span]] = OrderedDict()
         self._lock = threading.Lock()
 
     def timestamp(self, header: re.Match[bytes], stream: BinaryIO, offset: int) -> datetime | None:
@@ -459,29 +470,44 @@ class OnlineLog(LogFormat):
         return aware(datetime.combine(day, clock))
 
     def day_header(self, stream: BinaryIO, offset: int) -> datetime | None:
-        """The time of the last date header in the LOOKBACK bytes before `offset`."""
-        floor = max(0, offset - LOOKBACK)
+        """The time of the last date header before `offset` (a line start)."""
         key = _file_key(stream)
-        with self._lock:
-            known = self._known.get(key) if key else None
-        # What is known holds when it covers, without a gap, up to this lookback.
-        if known is not None and not (known[0] < offset and known[2] >= floor):
-            known = None
-        found = scan_back(stream, min(known[2], offset) if known else floor, offset)
-        if found is None and known is not None:
-            remember = (known[0], known[1], max(known[2], offset))
-            found = (known[0], known[1]) if known[0] >= floor else None
-        elif found is not None:
-            remember = (found[0], found[1], offset)
+        below = self._span_below(key, offset) if key else None
+        if below is not None and offset <= below[2]:
+            return below[1]
+        found = scan_back(stream, below[2] if below else 0, offset)
+        span: _Span
+        if found is not None:
+            span = (found[0], found[1], offset)
+        elif below is not None:
+            span = (below[0], below[1], offset)  # the same header, known to reach further
         else:
-            return None
+            span = (-1, None, offset)  # no header from the file start
         if key:
-            with self._lock:
-                self._known[key] = remember
-                self._known.move_to_end(key)
-                while len(self._known) > 32:
-                    self._known.popitem(last=False)
-        return found[1] if found else None
+            self._remember(key, span)
+        return span[1]
+
+    def _span_below(self, key: tuple[int, int], offset: int) -> _Span | None:
+        """The remembered span of the last header (or none) before `offset`."""
+        with self._lock:
+            spans = self._spans.get(key, [])
+            index = bisect.bisect_left(spans, offset, key=_span_start)
+            return spans[index - 1] if index else None
+
+    def _remember(self, key: tuple[int, int], span: _Span) -> None:
+        with self._lock:
+            spans = self._spans.setdefault(key, [])
+            self._spans.move_to_end(key)
+            index = bisect.bisect_left(spans, span[0], key=_span_start)
+            if index < len(spans) and spans[index][0] == span[0]:
+                if span[2] > spans[index][2]:  # the same header, known further on
+                    spans[index] = span
+            else:
+                spans.insert(index, span)
+                if len(spans) > MAX_SPANS:
+                    del spans[0 if index else -1]  # a cache: any span may go
+            while len(self._spans) > MAX_FILES:
+                self._spans.popitem(last=False)
 
     def parse(self, offset: int, raw: bytes, timestamp: datetime | None) -> Record:
         text = decode(raw).rstrip("\r\n")
@@ -502,9 +528,10 @@ def header_time(match: re.Match[bytes]) -> datetime:
 def scan_back(stream: BinaryIO, floor: int, offset: int) -> tuple[int, datetime] | None:
     """(offset, time) of the last date-header line that starts in [floor, offset),
     reading backwards in blocks; `offset` is a line start."""
-    end = offset
+    end, step = offset, SCAN
     while end > floor:
-        start = max(floor, end - SCAN)
+        start = max(floor, end - step)
+        step = min(2 * step, SCAN * SCAN_GROWTH)
         lead = 1 if start > 0 else 0  # the byte before: is `start` a line start?
         stream.seek(start - lead)
         data = stream.read(end - start + lead)
@@ -524,6 +551,10 @@ def scan_back(stream: BinaryIO, floor: int, offset: int) -> tuple[int, datetime]
             return None
         end = start + first if first < len(block) else start
     return None
+
+
+def _span_start(span: _Span) -> int:
+    return span[0]
 
 
 def _file_key(stream: BinaryIO) -> tuple[int, int] | None:

@@ -20,16 +20,17 @@ import py7zr.compressor
 import pytest
 from conftest import seven_zip
 
-from collector import archive
-from collector.archive import BundleWriter, ParallelLZMA2, compression_filters, write_bundle
+from collector import archive, lzma2
+from collector.archive import BundleWriter, compression_filters, write_bundle
 from collector.errors import NoBundle
+from collector.lzma2 import ParallelLZMA2
 
 BLOCK = 64 * 1024
 
 
 @pytest.fixture(autouse=True)
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archive, "BLOCK_SIZE", BLOCK)
+    monkeypatch.setattr(lzma2, "BLOCK_SIZE", BLOCK)
 
 
 def text_and_noise(size: int, seed: int) -> bytes:
@@ -188,7 +189,7 @@ def test_streamed_log_goes_from_memory_into_the_bundle(
 ) -> None:
     """A streamed log is written to a channel and packed as it comes; the
     channel holds at most its limit, so the capture waits for the writer."""
-    monkeypatch.setattr(archive, "CHANNEL_LIMIT", 2 * BLOCK)
+    monkeypatch.setattr(lzma2, "CHANNEL_LIMIT", 2 * BLOCK)
     pieces = [text_and_noise(BLOCK + n, n) for n in range(12)]
     bundle = tmp_path / "b.7z"
     with BundleWriter(bundle, threads=2) as writer:
@@ -227,7 +228,7 @@ def test_capture_waiting_on_a_channel_stops_when_the_bundle_fails(tmp_path: Path
     with BundleWriter(tmp_path / "b.7z", threads=2) as writer:
         first, _ = writer.stream("a.log")  # at the front: the writer waits on it
         second, _ = writer.stream("b.log")  # behind it: nobody reads it yet
-        second.write(b"x" * archive.CHANNEL_LIMIT)  # now full
+        second.write(b"x" * lzma2.CHANNEL_LIMIT)  # now full
         writer._failed(OSError(28, "No space left on device"))
         with pytest.raises(NoBundle, match="no space left on device"):
             second.write(b"more")

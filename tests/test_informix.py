@@ -382,31 +382,44 @@ def test_time_before_the_header_time_is_the_next_day_until_a_new_header() -> Non
     ]
 
 
-def test_day_header_lookback_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(informix_parse, "LOOKBACK", 4096)
+def test_day_header_is_found_however_far_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy day writes far more than one backward read: the header still
+    dates its last record; a time line before any header stays undated."""
+    monkeypatch.setattr(informix_parse, "SCAN", 97)
     filler = b"".join(b"12:00:%02d  filler line number %04d\n" % (n % 60, n) for n in range(300))
-    log = b"Wed Mar 15 11:58:52 2022\n" + filler
+    log = b"11:00:00  before any header\n" + b"Wed Mar 15 11:58:52 2022\n" + filler
     found = records(log)
-    assert found[1].timestamp is not None
-    assert found[-1].timestamp is None  # its header is more than LOOKBACK bytes back
+    assert found[0].timestamp is None
+    assert found[2].timestamp is not None
+    assert found[-1].timestamp is not None  # its header is ~10 kB and 100 reads back
+    assert found[-1].timestamp.replace(tzinfo=None) == datetime(2022, 3, 15, 12, 0, 59)
+    monkeypatch.undo()
+    busy = b"Wed Mar 15 11:58:52 2022\n" + filler * 250  # 2.5 MiB in one day
+    last = b"23:59:00  the day's last record\n"
+    fmt = OnlineLog()
+    header = fmt.record_start.match(last)
+    assert header is not None
+    stamp = fmt.timestamp(header, io.BytesIO(busy + last), len(busy))
+    assert stamp is not None
+    assert stamp.replace(tzinfo=None) == datetime(2022, 3, 15, 23, 59)
 
 
 def test_cached_walk_dates_records_like_a_fresh_lookup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On a real file the format remembers the last header it found; a walk over
-    the records must date each one as a fresh lookup does. Small blocks and a small
-    lookback put every boundary case within a few KiB."""
-    monkeypatch.setattr(informix_parse, "LOOKBACK", 3000)
+    """On a real file the format remembers the headers it found; a walk over the
+    records, and probes in any order, must date each one as a fresh lookup does.
+    Small backward reads put every boundary case within a few KiB."""
     monkeypatch.setattr(informix_parse, "SCAN", 97)
     start = datetime(2024, 2, 27, 22, 0)
     moments = [start + timedelta(minutes=37 * n) for n in range(400)]
-    # Some long records: late records of a day fall out of the lookback.
+    # Some long records: a day's header is many reads back from its late records.
     chunks, _ = online_log_chunks(
         [(m, [f"m{n} " + "x" * (n % 5) * 60]) for n, m in enumerate(moments)]
     )
+    undated = [b"21:%02d:00  u%d before the first header\n" % (n, n) for n in range(20)]
     path = tmp_path / "online.log"
-    path.write_bytes(b"".join(chunks))
+    path.write_bytes(b"".join(undated + chunks))
     with path.open("rb") as stream:
         walked = list(iter_records(stream, OnlineLog()))
     data = path.read_bytes()
@@ -426,10 +439,10 @@ def test_cached_walk_dates_records_like_a_fresh_lookup(
             assert header is not None
             assert probing.timestamp(header, stream, record.offset) == record.timestamp
     timed = [(r.text.split()[1], r.timestamp) for r in walked if r.text[2:3] == ":"]
-    assert len(timed) == 400
-    assert 0 < sum(1 for _, stamp in timed if stamp is None) < 200
+    assert len(timed) == 420
+    assert [stamp for name, stamp in timed if name.startswith("u")] == [None] * 20
     for name, stamp in timed:
-        if stamp is not None:
+        if name.startswith("m"):
             assert stamp == moments[int(name[1:])].astimezone()
 
 
@@ -446,6 +459,49 @@ def test_window_start_bisects_to_the_first_record_in_the_window(tmp_path: Path) 
         offset = window_start(stream, path.stat().st_size, OnlineLog(), since)
     first = next(i for i, moment in enumerate(stamps) if moment.astimezone() >= since)
     assert offset == sum(len(c) for c in chunks[:first])
+
+
+class CountingFile(io.FileIO):
+    """A file that counts the bytes read from it (what a window costs in I/O)."""
+
+    bytes_read = 0
+
+    def readinto(self, buffer: Any) -> int | None:
+        count = super().readinto(buffer)
+        self.bytes_read += count or 0
+        return count
+
+    def read(self, size: int | None = -1) -> bytes | None:
+        data = super().read(size)
+        self.bytes_read += len(data or b"")
+        return data
+
+
+def test_window_start_on_days_of_many_mib_reads_a_small_part_of_the_log(
+    tmp_path: Path,
+) -> None:
+    """1.5 MiB a day for 24 days: the record to start from has its day header
+    more than 1 MiB back, and bisection finds it exactly while reading a small
+    part of the file (every probe reads back to its day's header at most once)."""
+    start = datetime(2024, 5, 1, 0, 0, 30)
+    body = "x" * 400
+    moments = [start + timedelta(seconds=20 * n) for n in range(24 * 4320)]
+    chunks, stamps = online_log_chunks(
+        [(m, [f"Checkpoint Completed: n={i} {body}"]) for i, m in enumerate(moments)]
+    )
+    path = tmp_path / "online.log"
+    path.write_bytes(b"".join(chunks))
+    size = path.stat().st_size
+    since = datetime(2024, 5, 18, 19, 0, 5).astimezone()  # late in a day: > 1 MiB after 00:00
+    first = next(i for i, moment in enumerate(stamps) if moment.astimezone() >= since)
+    expected = sum(map(len, chunks[:first]))
+    header = next(i for i, moment in enumerate(stamps) if moment.date() == since.date())
+    assert expected - sum(map(len, chunks[:header])) > 1024 * 1024
+    raw = CountingFile(path)
+    with io.BufferedReader(raw) as stream:
+        assert window_start(stream, size, OnlineLog(), since) == expected
+    assert raw.bytes_read < size / 8
+    print(f"read {raw.bytes_read / size:.1%} of {size / 2**20:.0f} MiB")
 
 
 def test_non_utf8_message_log_keeps_every_byte() -> None:
