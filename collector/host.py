@@ -73,6 +73,14 @@ class Host:
                 return name
         return socket.gethostname()
 
+    def fqdn(self) -> str:
+        """The host's fully qualified name when the live host knows one (the
+        resolver's answer for the kernel's name); a sysroot image has only its
+        /etc/hostname, so its name is returned as is."""
+        if self.sysroot != Path("/"):
+            return self.hostname()
+        return socket.getfqdn()
+
     @property
     def home(self) -> Path:
         return Path(self.env.get("HOME") or Path.home())

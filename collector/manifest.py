@@ -31,6 +31,9 @@ class RunInfo:
     load_failures: list[dict[str, str]]
     rule_names: list[str]
     warnings: list[str]
+    # collector.obfuscate.Obfuscator.summary() when the run obfuscated: kinds,
+    # counts and the map id, never a value.
+    obfuscation: dict[str, Any] | None = None
 
 
 def run_status(runs: list[PluginRun]) -> str:
@@ -41,7 +44,7 @@ def run_status(runs: list[PluginRun]) -> str:
 
 def build_manifest(info: RunInfo, runs: list[PluginRun], facts: dict[str, Any]) -> dict[str, Any]:
     items = [item_entry(result) for run in runs for result in run.results]
-    return {
+    manifest: dict[str, Any] = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "tool": {"name": "pa-collect", "version": __version__},
         "kind": info.kind,
@@ -64,6 +67,9 @@ def build_manifest(info: RunInfo, runs: list[PluginRun], facts: dict[str, Any]) 
         },
         "warnings": info.warnings,
     }
+    if info.obfuscation is not None:
+        manifest["obfuscation"] = info.obfuscation
+    return manifest
 
 
 def plugin_entry(run: PluginRun) -> dict[str, Any]:
