@@ -3,8 +3,9 @@ bundled by pa-collect's pipeline against `7zz a -mx1 -mmt2` on the same files.
 
 pa-collect's path is the one every collected item takes: the runner reads each
 file through the redactor and hashes it; the log goes straight into the bundle
-as it is redacted (collector.collect._stream), the small files through staging
-(_pack); LZMA2 is compressed in parallel blocks. The result must pass `7zz t`.
+as it is redacted (collector.pack.Packer.stream), the small files through
+staging (Packer.item), each self-checked; LZMA2 is compressed in parallel
+blocks. The result must pass `7zz t`.
 Target: at least 0.6x 7-Zip's speed, an archive at most 1.1x its size.
 
     python bench/bundle.py [--size 400] [--configs 2000] [--level 1] [--jobs 2]
@@ -17,7 +18,6 @@ import argparse
 import sys
 import tempfile
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,10 @@ from common import (
     timed,
 )
 
-from collector import archive
+from collector import archive, lzma2
 from collector.archive import BundleWriter
-from collector.collect import _pack, _stream
 from collector.host import Host
+from collector.pack import Packer
 from collector.plan import plan_plugin
 from collector.plugin import Applicability, Context, Plugin
 from collector.redact import BASELINE_RULES
@@ -69,10 +69,15 @@ def pa_collect_bundle(root: Path, out: Path, level: int, jobs: int, threads: int
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
         staging = Path(scratch)
         with BundleWriter(out, level=level, threads=threads) as writer:
-            pack, stream = partial(_pack, writer, staging), partial(_stream, writer)
-            Runner(host, staging, limits, BASELINE_RULES, on_item=pack, on_stream=stream).run(
-                [plan]
-            )
+            packer = Packer(writer, staging, BASELINE_RULES)
+            Runner(
+                host,
+                staging,
+                limits,
+                BASELINE_RULES,
+                on_item=packer.item,
+                on_stream=packer.stream,
+            ).run([plan])
             writer.drain()
             writer.finish(b"{}")
 
@@ -150,7 +155,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the small sizes of bench/run")
     args = parser.parse_args()
     if args.block:
-        archive.BLOCK_SIZE = args.block * MiB
+        lzma2.BLOCK_SIZE = args.block * MiB
     if args.quick:
         print_rows(results(True))
         return

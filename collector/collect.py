@@ -12,24 +12,25 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from collector.archive import QUEUE_LIMIT, BundleWriter, bundle_name, check_free_space
 from collector.boundary import guarded
-from collector.capture import Sink, file_sha256
+from collector.capture import file_sha256
 from collector.case import Case
 from collector.discovery import Discovered, discover_plugins
 from collector.errors import BadInput, NoBundle
 from collector.host import Host
 from collector.lock import run_lock
 from collector.manifest import RunInfo, build_manifest, manifest_bytes
-from collector.plan import Item, PluginPlan, follow_up_hook, plan_plugin, plan_specs
+from collector.obfuscate import Obfuscator
+from collector.pack import Packer
+from collector.plan import PluginPlan, follow_up_hook, plan_plugin, plan_specs
 from collector.plugin import Applicability, Collected, Context, Plugin
 from collector.profile import Profile
 from collector.redact import BASELINE_RULES, PEM_RULE, Rule, redact_bytes, redact_text
-from collector.runner import OK, ItemResult, Limits, PluginRun, Progress, Runner
+from collector.runner import OK, Limits, PluginRun, Progress, Runner
 from collector.schema import has_schema, schema_errors
 from collector.spec import Spec
 
@@ -131,8 +132,10 @@ def entitlement(profile: Profile, products: tuple[str, ...], today: datetime) ->
 def collect(request: CollectRequest, host: Host, progress: Progress | None = None) -> CollectResult:
     created = host.now()
     discovered, ctx, plans = plan_request(request, host)
+    obfuscator = make_obfuscator(request, host)
     ident = host.identity()
-    name = bundle_name(_name_prefix(request), request.products, ident["hostname"], created)
+    shown_host = obfuscator.text(ident["hostname"]) if obfuscator else ident["hostname"]
+    name = bundle_name(_name_prefix(request), request.products, shown_host, created)
     destination = request.output / name
     _check_output(request.output)
     product_names = tuple(p.plugin.name for p in plans if not p.plugin.always)
@@ -141,46 +144,46 @@ def collect(request: CollectRequest, host: Host, progress: Progress | None = Non
         check_free_space(request.output, space_needed(plans, request.limits))
         rules = redaction_rules(plans)
         writer = BundleWriter(destination, password=request.password, level=request.level)
-        with writer:
-            runner = Runner(
-                host,
-                staging,
-                request.limits,
-                rules,
-                progress,
-                request.since,
-                on_item=partial(_pack, writer, staging),
-                on_stream=partial(_stream, writer),
-            )
-            runs = runner.run(plans)
-            follow_up(runner, runs, ctx, staging)
-            facts = gather_facts(runs, staging)
-            _release_staging(writer, staging)
-            manifest = build_manifest(
-                _run_info(request, created, rights, ident, discovered, rules, plans), runs, facts
-            )
-            writer.finish(manifest_bytes(manifest))
+        packer = Packer(writer, staging, rules, obfuscator)
+        try:
+            with writer:
+                runner = Runner(
+                    host,
+                    staging,
+                    request.limits,
+                    rules,
+                    progress,
+                    request.since,
+                    on_item=packer.item,
+                    on_stream=packer.stream if packer.streams else None,
+                )
+                runs = runner.run(plans)
+                follow_up(runner, runs, ctx, staging)
+                facts = gather_facts(runs, staging)
+                _release_staging(writer, staging)
+                manifest = build_manifest(
+                    _run_info(request, created, rights, ident, discovered, rules, plans),
+                    runs,
+                    facts,
+                )
+                manifest = packer.manifest(manifest)
+                writer.finish(manifest_bytes(manifest))
+        finally:
+            # What the run learned is kept even when it fails: the next run of
+            # the case must give the same names the same replacements.
+            if obfuscator is not None:
+                obfuscator.save()
     size, digest = destination.stat().st_size, file_sha256(destination)
     return CollectResult(destination, manifest, size, digest)
 
 
-def _pack(writer: BundleWriter, staging: Path, result: ItemResult) -> None:
-    """Hand one finished item to the bundle writer: the one place where an
-    item's bytes and name go into the bundle (large items went in earlier, see
-    _stream). A log's staged copy goes as soon as it is packed (facts never
-    parse logs, see collector.plugin.Collected); the others stay until facts
-    are gathered."""
-    if result.bundle_path is None:
-        return
-    writer.add(staging / result.bundle_path, result.bundle_path, delete=result.kind == "log")
-
-
-def _stream(writer: BundleWriter, item: Item) -> tuple[Sink, Callable[[str | None], None]]:
-    """A large log goes from its capture straight into the bundle, never
-    staged: its compression overlaps its redaction, and _pack then has nothing
-    left to do. A change to an item's bytes or name (obfuscation) must happen
-    here too (wrap the sink), or the Runner be given no on_stream."""
-    return writer.stream(item.bundle_path)
+def make_obfuscator(request: CollectRequest, host: Host) -> Obfuscator | None:
+    """The run's obfuscator, or None when nothing is to be obfuscated."""
+    if not request.obfuscate and not request.keywords:
+        return None
+    return Obfuscator.from_options(
+        host, request.obfuscate, request.keywords, request.obfuscation_map
+    )
 
 
 def _release_staging(writer: BundleWriter, staging: Path) -> None:

@@ -34,6 +34,8 @@ def summary_document(
         "case": manifest["case"]["id"],
         "plugins": plugins,
         "redactions": manifest["redaction"]["total"],
+        "self_check": manifest["redaction"]["self_check"],
+        "obfuscation": manifest.get("obfuscation"),
         "warnings": manifest["warnings"],
     }
 
@@ -69,9 +71,24 @@ def render_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     if truncated:
         lines.append(f"Cut to the size cap (newest bytes kept): {len(truncated)} item(s)")
     lines.append(f"Redacted values: {summary['redactions']}")
+    lines.append(_self_check_line(summary["self_check"]))
+    if summary["obfuscation"]:
+        counts = summary["obfuscation"]["counts"]
+        done = ", ".join(f"{kind} {count}" for kind, count in counts.items())
+        lines.append(f"Obfuscated: {done} (map {summary['obfuscation']['map_id']})")
     if summary["warnings"]:
         lines += ["", "Warnings:"] + [f"  {w}" for w in summary["warnings"]]
     return "\n".join(lines)
+
+
+def _self_check_line(check: dict[str, Any]) -> str:
+    scanned = f"{check['items']} item(s) scanned again"
+    if check["sampled_logs"]:
+        scanned += f" ({check['sampled_logs']} large log(s) over their first 4 MiB)"
+    if not check["leaks"]:
+        return f"Self-check: {scanned}, nothing a redaction rule would still mask"
+    found = "; ".join(f"{x['path']}:{x['line']} {x['rule']}" for x in check["leaks"][:5])
+    return f"Self-check: {scanned}, {len(check['leaks'])} POSSIBLE LEAK(S): {found}"
 
 
 def _notable(item: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """Streaming into the bundle: the mechanisms, observed through the writer.
 
-The runner hands each finished item to the bundle writer (collector.collect
-_pack), large ones while they are written (_stream); a log's staged copy goes
+The runner hands each finished item to the bundle writer (collector.pack
+Packer.item), large ones while they are written (Packer.stream); a log's staged copy goes
 once packed; staged data in flight is bounded by the writer's queue. These tests
 watch the real writer and runner, never the clock.
 """
@@ -18,7 +18,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,10 @@ from conftest import (
 from collector import runner as runner_module
 from collector.archive import BundleWriter, _Entry
 from collector.capture import capture_stream
-from collector.collect import _pack, _stream, space_needed
+from collector.collect import space_needed
 from collector.host import Host
 from collector.logwindow import LogFormat
+from collector.pack import Packer
 from collector.plan import Item, PluginPlan, plan_plugin
 from collector.plugin import Applicability, Context, Plugin
 from collector.redact import BASELINE_RULES, StreamRedactor
@@ -98,13 +98,14 @@ def collect_apps(host: Host, tmp_path: Path) -> tuple[Watched, list[PluginRun], 
     staging.mkdir()
     plan = plan_plugin(Apps(), Applicability(True, "test"), Context(host=host))
     with Watched(tmp_path / "b.7z", staging, threads=2, queue_limit=QUEUE) as writer:
+        packer = Packer(writer, staging, BASELINE_RULES)
         runner = Runner(
             host,
             staging,
             Limits(jobs=2),
             BASELINE_RULES,
-            on_item=partial(_pack, writer, staging),
-            on_stream=partial(_stream, writer),
+            on_item=packer.item,
+            on_stream=packer.stream,
         )
         runs = runner.run([plan])
         packed_when_run_ended = list(writer.packed)
