@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from ahocorasick_rs import BytesAhoCorasick
+
 MASK = b"********"
 
 # Key names whose value is a secret. Matched inside longer names too
@@ -552,7 +554,9 @@ BASELINE_RULES: tuple[Rule, ...] = (
     # mysql -pSECRET, sshpass -p SECRET
     make_rule(
         "mysql_password_option",
-        rb"(?P<lead>\b(?:mysql\w*|sshpass)\b[^\n|;&]*?[ \t]-p[ \t]*)"
+        # The gap stops at a backslash too: in JSON (the manifest) a history is
+        # one string whose lines end in a literal \n.
+        rb"(?P<lead>\b(?:mysql\w*|sshpass)\b[^\n|;&\\]*?[ \t]-p[ \t]*)"
         rb"(?P<val>(?!\*{8})(?!-)[^\s\"']+)(?P<trail>)",
         mask_value,
         (b"mysql", b"sshpass"),
@@ -560,7 +564,10 @@ BASELINE_RULES: tuple[Rule, ...] = (
             (b"mysql -u root -pS3cret db\n", b"mysql -u root -p******** db\n"),
             (b"sshpass -p s3 ssh host\n", b"sshpass -p ******** ssh host\n"),
         ),
-        keeps=(b"mysql --port=3306 -h db\n",),
+        keeps=(
+            b"mysql --port=3306 -h db\n",
+            b'"sshpass -p ******** ssh h\\n$ gsk8capicmd_64 -list -db key.kdb -pw ********"\n',
+        ),
     ),
     # echo secret | passwd --stdin user / chpasswd / sudo -S / docker login
     make_rule(
@@ -673,28 +680,33 @@ MAX_LINE = 1024 * 1024
 
 
 class _TriggerScan:
-    """Finds the lines of a block that hold any rule's trigger, with one search
-    per distinct trigger: a trigger that contains another is never searched,
-    its lines are among the shorter one's."""
+    """Finds the lines of a block that hold any rule's trigger in ONE pass of an
+    Aho-Corasick automaton over all triggers (ahocorasick_rs, in Rust): searching
+    each of the ~23 triggers with bytes.find cost 0.6 ms/MB apiece and capped the
+    redactor near 70 MB/s; one pass is about 2 ms/MB for all of them. A trigger
+    that contains another is left out: its lines are among the shorter one's."""
 
     def __init__(self, triggers: Iterable[bytes]) -> None:
         found = set(triggers)
         self.triggers = tuple(
             sorted(t for t in found if not any(other != t and other in t for other in found))
         )
+        self._automaton = BytesAhoCorasick(list(self.triggers))
 
     def lines(self, lower: bytes) -> list[tuple[int, int]]:
-        """Sorted (start, end) of the lines holding a trigger, end past the newline."""
-        spans: dict[int, int] = {}
-        for trigger in self.triggers:
-            found = lower.find(trigger)
-            while found != -1:
-                start = lower.rfind(b"\n", 0, found) + 1
-                end = lower.find(b"\n", found)
-                end = len(lower) if end == -1 else end + 1
-                spans[start] = end
-                found = lower.find(trigger, end)
-        return sorted(spans.items())
+        """Sorted (start, end) of the lines holding a trigger, end past the newline.
+        Matches come in order and never hold a newline, so a match that starts
+        before the end of the last line found is on that line."""
+        spans: list[tuple[int, int]] = []
+        line_end = 0
+        for _, found, _ in self._automaton.find_matches_as_indexes(lower):
+            if found < line_end:
+                continue
+            start = lower.rfind(b"\n", 0, found) + 1
+            newline = lower.find(b"\n", found)
+            line_end = len(lower) if newline == -1 else newline + 1
+            spans.append((start, line_end))
+        return spans
 
 
 @lru_cache(maxsize=32)
