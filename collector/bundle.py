@@ -175,7 +175,7 @@ class Bundle:
         archive = self._open()
         try:
             archive.extractall(factory=factory)
-        except _TooBig as error:
+        except MemberTooBig as error:
             raise BundleError(f"{self.path}: {error}") from None
         except py7zr.PasswordRequired:
             raise PasswordNeeded(f"{self.path} is encrypted: give its password") from None
@@ -374,15 +374,16 @@ def _check_name(path: Path, name: str) -> None:
         raise BundleError(f"{path}: refused: invalid member name {name!r}")
 
 
-class _TooBig(Exception):
-    pass
+class MemberTooBig(Exception):
+    """A member decompressed past the size its header declared (a bomb)."""
 
 
-READ_FAILURES: tuple[type[BaseException], ...] = (_TooBig, BadInput, *DAMAGE)
+READ_FAILURES: tuple[type[BaseException], ...] = (MemberTooBig, BadInput, *DAMAGE)
 
 
-class _Sink(Py7zIO):
-    """A write-only target for py7zr that refuses more bytes than the member declared."""
+class MemberSink(Py7zIO):
+    """A write-only target for py7zr that refuses more bytes than the member
+    declared; subclasses say what to do with the bytes (`take`)."""
 
     def __init__(self, declared: int) -> None:
         self._size = 0
@@ -391,7 +392,7 @@ class _Sink(Py7zIO):
     def write(self, s: bytes | bytearray) -> int:
         self._size += len(s)
         if self._size > self._declared:
-            raise _TooBig("a member expands past its declared size")
+            raise MemberTooBig("a member expands past its declared size")
         self.take(s)
         return len(s)
 
@@ -411,7 +412,7 @@ class _Sink(Py7zIO):
         return self._size
 
 
-class _HashSink(_Sink):
+class _HashSink(MemberSink):
     """Hashes a member as it is decompressed."""
 
     def __init__(self, declared: int) -> None:
@@ -434,7 +435,7 @@ class _HashFactory(WriterFactory):
         return sink
 
 
-class _QueueSink(_Sink):
+class _QueueSink(MemberSink):
     """Feeds a bounded queue: the decompressor blocks while the reader is behind."""
 
     def __init__(self, chunks: queue.Queue[bytes | BaseException | None], declared: int) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.errors import BadInput, ExitStatus
+from collector.summary import human_size
 
 RESULT_FILE = "result.json"
 HOSTS_FOLDER = "hosts"
@@ -219,15 +220,6 @@ def _plugins_line(plugins: dict[str, Any]) -> str:
         ]
         parts.append(f"{name} {plugin.get('status')}" + (f" ({', '.join(bad)})" if bad else ""))
     return ", ".join(parts)
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def write_summary(results: Path) -> dict[str, Any]:

@@ -26,10 +26,10 @@ from pathlib import Path
 import py7zr
 from py7zr.io import Py7zIO, WriterFactory
 
-from collector.bundle import DAMAGE, BundleError, PasswordNeeded
+from collector.bundle import DAMAGE, BundleError, MemberSink, MemberTooBig, PasswordNeeded
 from collector.discovery import discover_plugins
 from collector.manifest import MANIFEST_NAME
-from collector.obfuscate import LiteralMatcher
+from collector.obfuscate import LiteralMatcher, lines_holding
 from collector.obfuscation_map import ObfuscationMap
 from collector.redact import BASELINE_RULES, MASK, PEM_BEGIN, PEM_RULE, Rule, redact_bytes
 
@@ -141,7 +141,7 @@ class LeakScanner:
 
     def _rule_leaks(self, block: bytes, lowered: bytes, report: Callable[[int, str], None]) -> None:
         for rule in self.rules:
-            for start, end in _lines_with(lowered, rule.triggers):
+            for start, end in lines_holding(lowered, rule.triggers):
                 for match in rule.pattern.finditer(block, start, end):
                     if rule.replace(match) != match.group(0) and not self._exempt(match):
                         report(match.start(), rule.name)
@@ -186,25 +186,6 @@ def _line_end(block: bytes, start: int) -> int:
 
 def _line_starts(block: bytes) -> list[int]:
     return [0] + [m.end() for m in re.finditer(rb"\n", block) if m.end() < len(block)]
-
-
-def _lines_with(lowered: bytes, triggers: tuple[bytes, ...]) -> list[tuple[int, int]]:
-    """Sorted, merged (start, end) spans of the lines that contain a trigger."""
-    spans = []
-    for trigger in triggers:
-        found = lowered.find(trigger)
-        while found != -1:
-            start = lowered.rfind(b"\n", 0, found) + 1
-            end = _line_end(lowered, found) + 1
-            spans.append((start, min(end, len(lowered))))
-            found = lowered.find(trigger, end)
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def manifest_exemptions(rules: Iterable[Rule]) -> frozenset[bytes]:
@@ -291,7 +272,7 @@ def scan_bundle(
         raise BundleError(f"{path} is not a readable 7z bundle: {error}") from None
     try:
         archive.extractall(factory=factory)
-    except _TooBig as error:
+    except MemberTooBig as error:
         raise BundleError(f"{path}: {error}") from None
     except DAMAGE as error:
         raise BundleError(f"{path} is damaged: {error}") from None
@@ -300,40 +281,19 @@ def scan_bundle(
     return factory.leaks()
 
 
-class _TooBig(Exception):
-    pass
-
-
-class _ScanSink(Py7zIO):
+class _ScanSink(MemberSink):
     """Feeds one member to a LeakScanner as py7zr decompresses it."""
 
     def __init__(self, scanner: LeakScanner, declared: int) -> None:
+        super().__init__(declared)
         self.scanner = scanner
         self.found: list[Leak] = []
-        self._size = 0
-        self._declared = declared
 
-    def write(self, s: bytes | bytearray) -> int:
-        self._size += len(s)
-        if self._size > self._declared:
-            raise _TooBig("a member expands past its declared size")
-        self.found += self.scanner.feed(bytes(s))
-        return len(s)
+    def take(self, data: bytes | bytearray) -> None:
+        self.found += self.scanner.feed(bytes(data))
 
     def finish(self) -> list[Leak]:
         return self.found + self.scanner.close()
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return offset
-
-    def flush(self) -> None:
-        return None
-
-    def size(self) -> int:
-        return self._size
 
 
 class _ScanFactory(WriterFactory):

@@ -353,7 +353,7 @@ class Obfuscator:
         if self._domain_regex is None:
             return
         lowered = data.lower()
-        for start, end in _lines_holding(lowered, self._domain_needles):
+        for start, end in lines_holding(lowered, self._domain_needles):
             for match in self._domain_regex.finditer(lowered, start, end):
                 yield match.span()
 
@@ -551,7 +551,7 @@ def _under_domain_regex(domains: frozenset[str]) -> re.Pattern[bytes] | None:
     return re.compile(rb"(?<![\w.-])(?:[\w-]+\.)+" + suffixes + rb"(?![\w-])(?!\.[\w-])")
 
 
-def _lines_holding(lowered: bytes, needles: list[bytes]) -> list[tuple[int, int]]:
+def lines_holding(lowered: bytes, needles: Iterable[bytes]) -> list[tuple[int, int]]:
     """Sorted, merged (start, end) spans of the lines that contain a needle."""
     spans = []
     for needle in needles:

@@ -43,7 +43,7 @@ def summary_document(
 def render_summary(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines = [
         f"Bundle:  {summary['bundle']}",
-        f"         {_human(summary['size'])}, status {summary['status']}, "
+        f"         {human_size(summary['size'])}, status {summary['status']}, "
         f"sha256 {summary['sha256'][:16]}...",
         "",
         f"{'plugin':<12}{'status':<10}{'ok':>5}{'skipped':>9}{'failed':>8}{'timed out':>11}",
@@ -127,7 +127,7 @@ def render_plan(plans: list[PluginPlan]) -> str:
     for plan in plans:
         state = "applies" if plan.applicability.applies else "does not apply"
         lines.append(f"{plan.plugin.name}: {state} ({plan.applicability.reason})")
-        lines += [f"  {i.kind:<8} {_human(i.estimate):>10}  {i.source}" for i in plan.items]
+        lines += [f"  {i.kind:<8} {human_size(i.estimate):>10}  {i.source}" for i in plan.items]
         lines += [
             f"  {'skip':<8} {'':>10}  {s.source}: {s.reason}"
             for s in plan.skipped
@@ -136,7 +136,7 @@ def render_plan(plans: list[PluginPlan]) -> str:
         if plan.error:
             lines.append(f"  error: {plan.error}")
     total = sum(plan.estimate for plan in plans)
-    lines.append(f"Estimated size before compression: {_human(total)}")
+    lines.append(f"Estimated size before compression: {human_size(total)}")
     return "\n".join(lines)
 
 
@@ -154,7 +154,7 @@ class ProgressLine:
         self._write("\r" + " " * 78 + "\r")
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
