@@ -123,4 +123,9 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     errors = schema_errors("manifest", manifest)
     if errors:
         raise NoBundle("internal error, manifest fails its schema: " + "; ".join(errors[:3]))
+    return serialised(manifest)
+
+
+def serialised(manifest: dict[str, Any]) -> bytes:
+    """The manifest's bytes as they are in a bundle (unchecked)."""
     return json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"

@@ -4,11 +4,12 @@ The runner calls `Packer.item` for every finished item and `Packer.stream` for a
 large log it captures straight into the bundle. This is the one place where an
 item's bytes and name go into the bundle, so two duties sit here:
 
-- the self-check: what was written is scanned again with the same redaction
-  rules (collector.leaks); a finding is a redactor bug, reported in the manifest
-  and the summary, never silently shipped. Staged items are scanned whole; a
-  streamed log, which is never on disk, is scanned over its first SAMPLE bytes
-  (a whole pass would double the redaction cost of the largest items);
+- the self-check: what was written, the manifest included, is scanned again
+  with the same redaction rules (collector.leaks); a finding is a redactor bug,
+  reported in the manifest and the summary, never silently shipped. Staged
+  items are scanned whole; a streamed log, which is never on disk, is scanned
+  over its first SAMPLE bytes (a whole pass would double the redaction cost of
+  the largest items);
 - obfuscation (opt-in): staged items are obfuscated into a copy that is packed
   under the obfuscated name. Plugins parse the staged originals for follow-ups
   and facts (paths they must be able to open), so the originals stay as they
@@ -25,7 +26,8 @@ from typing import Any
 
 from collector.archive import BundleWriter
 from collector.capture import Sink
-from collector.leaks import Leak, LeakScanner, self_check
+from collector.leaks import Leak, LeakScanner, manifest_exemptions, self_check
+from collector.manifest import MANIFEST_NAME, serialised
 from collector.obfuscate import Obfuscator, obfuscate_file
 from collector.plan import Item
 from collector.redact import Rule
@@ -120,6 +122,7 @@ class Packer:
         when obfuscating, every value obfuscated and each item's path, size and
         sha256 those of its obfuscated copy. Item paths are set, not passed
         through the transform again: an obfuscated address would change twice."""
+        self._record(MANIFEST_NAME, self._manifest_leaks(manifest), sampled=False)
         manifest["redaction"]["self_check"] = self.check.document()
         if self.check.leaks:
             manifest["warnings"].append(
@@ -138,6 +141,12 @@ class Packer:
                 entry.update(size=packed.size, sha256=packed.sha256)
         manifest["obfuscation"] = self.obfuscator.summary()
         return manifest
+
+    def _manifest_leaks(self, manifest: dict[str, Any]) -> list[Leak]:
+        """The manifest holds what the user typed (the description, argv): it is
+        checked like any item, its own per-rule counts exempted."""
+        scanner = LeakScanner(self.rules, exempt_keys=manifest_exemptions(self.rules))
+        return scanner.feed(serialised(manifest)) + scanner.close()
 
 
 class _SamplingSink:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -108,7 +109,8 @@ def extracted_bytes(folder: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory: pytest.TempPathFactory, run_pa_module: RunPa) -> dict[str, Any]:
-    """product -> (manifest, every extracted byte) for one collection each."""
+    """product -> (manifest, every extracted byte) for one collection each; the
+    bundles themselves under the key "bundle:<product>"."""
     collected: dict[str, Any] = {}
     for product, env in PRODUCTS.items():
         root = tmp_path_factory.mktemp(product)
@@ -134,6 +136,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, run_pa_module: RunPa) -> d
         assert no_traceback(result)
         manifest = extract(only_bundle(host.out), root / "extracted")
         collected[product] = (manifest, extracted_bytes(root / "extracted"))
+        collected[f"bundle:{product}"] = only_bundle(host.out)
     return collected
 
 
@@ -153,6 +156,10 @@ def run_pa_module() -> RunPa:
         )
 
     return run  # type: ignore[return-value]
+
+
+def products_of(bundles: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+    return [bundles[product] for product in PRODUCTS]
 
 
 def test_the_fixture_plants_at_least_forty_distinct_secrets() -> None:
@@ -178,7 +185,7 @@ def test_every_secret_was_in_something_collected(bundles: dict[str, Any]) -> Non
     and redacted by some bundle, or refused whole as a secret file."""
     collected = {
         item["source"]
-        for manifest, _data in bundles.values()
+        for manifest, _data in products_of(bundles)
         for item in manifest["items"]
         if (item["outcome"] == "ok" and item.get("redactions", 0) > 0) or item.get("secret")
     }
@@ -203,7 +210,7 @@ def test_the_description_reaches_the_bundle_redacted(bundles: dict[str, Any]) ->
 def test_secret_files_are_listed_as_skipped_never_read(bundles: dict[str, Any]) -> None:
     skipped = {
         item["source"]
-        for manifest, _data in bundles.values()
+        for manifest, _data in products_of(bundles)
         for item in manifest["items"]
         if item.get("secret")
     }
@@ -215,6 +222,40 @@ def test_secret_files_are_listed_as_skipped_never_read(bundles: dict[str, Any]) 
 
 
 def test_what_is_not_secret_arrives_intact(bundles: dict[str, Any]) -> None:
-    everything = b"\n".join(data for _manifest, data in bundles.values())
+    everything = b"\n".join(data for _manifest, data in products_of(bundles))
     missing = [kept for kept in KEPT if kept not in everything]
     assert missing == []
+
+
+def leak_report(run_pa: RunPa, path: Path) -> tuple[int, list[dict[str, Any]], str]:
+    result = run_pa("verify", "--leaks", "--json", str(path))
+    assert no_traceback(result)
+    return result.returncode, json.loads(result.stdout)["leaks"], result.stdout
+
+
+def test_verify_leaks_finds_every_planted_secret_in_the_raw_tree(run_pa: RunPa) -> None:
+    """The unredacted fixture: each line holding a token is reported, at its
+    own line or, for a multi-line value (a YAML block, a PEM body), at the line
+    where the value starts. The report never holds a secret."""
+    code, leaks, output = leak_report(run_pa, FIXTURE / "sysroot")
+    assert code == 1
+    found = {(leak["file"], leak["line"]) for leak in leaks}
+    unreported = []
+    for path in sorted(p for p in (FIXTURE / "sysroot").rglob("*") if p.is_file()):
+        name = str(path.relative_to(FIXTURE / "sysroot"))
+        for number, line in enumerate(path.read_bytes().split(b"\n"), start=1):
+            if TOKEN.search(line) and not any((name, number - k) in found for k in (0, 1, 2)):
+                unreported.append(f"{name}:{number}")
+    assert unreported == []
+    assert TOKEN.search(output.encode()) is None
+
+
+@pytest.mark.parametrize("product", sorted(PRODUCTS))
+def test_verify_leaks_finds_nothing_in_the_redacted_bundle(
+    run_pa: RunPa, bundles: dict[str, Any], product: str
+) -> None:
+    code, leaks, _output = leak_report(run_pa, bundles[f"bundle:{product}"])
+    assert (code, leaks) == (0, [])
+    manifest, _data = bundles[product]
+    check = manifest["redaction"]["self_check"]
+    assert check["leaks"] == [] and check["items"] > 0
