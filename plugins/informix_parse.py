@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
@@ -405,6 +405,8 @@ _DATE_HEADER = (
     rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>" + "|".join(_MONTHS).encode() + rb") +"
     rb"(?P<day>\d{1,2}) (?P<hms>\d\d:\d\d:\d\d) (?P<year>\d{4})[ \t]*"
 )
+_WEEKDAYS = tuple(f"{day} ".encode() for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+_HEADER_CANDIDATE = re.compile(rb"\n(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ")
 # A date header as a whole line (its newline included), for the backward scan.
 _HEADER_LINE = re.compile(rb"^" + _DATE_HEADER + rb"\r?\n", re.MULTILINE)
 _TIME_LINE = re.compile(r"^(?:\d\d/\d\d/\d\d )?\d\d:\d\d:\d\d(?:[ \t]|$)")
@@ -542,7 +544,7 @@ def scan_back(stream: BinaryIO, floor: int, offset: int) -> tuple[int, datetime]
             # block, unless it is longer than a block (then it is no header).
             cut = block.find(b"\n")
             first = len(block) if cut == -1 else cut + 1
-        for match in reversed(list(_HEADER_LINE.finditer(block, first))):
+        for match in headers_backwards(block, first):
             try:
                 return start + match.start(), header_time(match)
             except ValueError:
@@ -551,6 +553,21 @@ def scan_back(stream: BinaryIO, floor: int, offset: int) -> tuple[int, datetime]
             return None
         end = start + first if first < len(block) else start
     return None
+
+
+def headers_backwards(block: bytes, first: int) -> Iterator[re.Match[bytes]]:
+    """The date-header lines of block[first:] (`first` a line start), the last
+    first. Candidates are a newline then a weekday, a search the regex engine
+    runs from its literal first byte (about 0.5 ms/MB); each is confirmed by the
+    full header pattern. Running that pattern at every line start instead cost
+    ~10 ms a probe on a busy log, and window_start makes ~20 probes."""
+    starts = [m.start() + 1 for m in _HEADER_CANDIDATE.finditer(block, max(first - 1, 0))]
+    if block.startswith(_WEEKDAYS, first) and first not in starts:
+        starts.insert(0, first)
+    for start in reversed(starts):
+        match = _HEADER_LINE.match(block, start)
+        if match is not None:
+            yield match
 
 
 def _span_start(span: _Span) -> int:

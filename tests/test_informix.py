@@ -811,3 +811,19 @@ def test_plugins_says_why_informix_applies_on_the_fake_host(
     row = next(p for p in json.loads(result.stdout)["plugins"] if p["name"] == "informix")
     assert row["applies"] is True
     assert row["reason"] == "onconfig file /opt/IBM/informix/etc/onconfig.ol_prod found"
+
+
+def test_backward_header_search_confirms_each_weekday_candidate() -> None:
+    block = (
+        b"Wed Mar 15 11:58:52 2023\n"
+        b"11:59:00  Mon dieu: not a header\n"
+        b"Thu Mar 16 00:00:00 2023\n"
+        b"Fri the 13th is a message, not a header\n"
+        b"00:00:01  Checkpoint Completed\n"
+    )
+    found = [m.group(0).strip() for m in informix_parse.headers_backwards(block, 0)]
+    assert found == [b"Thu Mar 16 00:00:00 2023", b"Wed Mar 15 11:58:52 2023"]
+    second_line = block.index(b"11:59")
+    assert [m.start() for m in informix_parse.headers_backwards(block, second_line)] == [
+        block.index(b"Thu")
+    ]
