@@ -48,15 +48,17 @@ class FakeHost:
 
 @pytest.fixture
 def fake_host(tmp_path: Path) -> FakeHost:
-    sysroot = tmp_path / "sysroot"
-    shutil.copytree(DATA / "os" / "sysroot", sysroot, symlinks=True)
-    fake_bin = tmp_path / "bin"
-    shutil.copytree(DATA / "os" / "bin", fake_bin)
-    home = tmp_path / "home"
-    home.mkdir()
-    out = tmp_path / "out"
-    out.mkdir()
-    return FakeHost(sysroot, fake_bin, home, out)
+    return build_fake_host(tmp_path)
+
+
+def build_fake_host(folder: Path) -> FakeHost:
+    """The fake OS host under `folder` (module-scoped fixtures call it directly)."""
+    host = FakeHost(folder / "sysroot", folder / "bin", folder / "home", folder / "out")
+    shutil.copytree(DATA / "os" / "sysroot", host.sysroot, symlinks=True)
+    shutil.copytree(DATA / "os" / "bin", host.bin)
+    host.home.mkdir()
+    host.out.mkdir()
+    return host
 
 
 @pytest.fixture
@@ -98,26 +100,28 @@ def pa_collect_executable() -> str:
 RunPa = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def run_pa_command(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed pa-collect (module-scoped fixtures call it directly)."""
+    return subprocess.run(
+        [pa_collect_executable(), *args],
+        env=env,
+        input=input,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def run_pa() -> RunPa:
-    def run(
-        *args: str,
-        env: dict[str, str] | None = None,
-        timeout: float = 120,
-        input: str | None = None,
-        cwd: Path | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [pa_collect_executable(), *args],
-            env=env,
-            input=input,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    return run
+    return run_pa_command
 
 
 def collect_on(

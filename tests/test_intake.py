@@ -8,10 +8,8 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +22,13 @@ from urllib.parse import urljoin, urlparse
 import py7zr
 import pytest
 import requests
-from conftest import DATA, FakeHost, collect_on, no_traceback, only_bundle
+from conftest import (
+    build_fake_host,
+    collect_on,
+    no_traceback,
+    only_bundle,
+    run_pa_command,
+)
 from intake_server import (
     CASE,
     CONTRACT,
@@ -35,7 +39,6 @@ from intake_server import (
     Intake,
     MakeIntake,
     cli,
-    pa_collect_executable,
 )
 from jsonschema import Draft202012Validator
 from pa_intake.app import routes
@@ -60,18 +63,9 @@ class Bundles:
 
 
 def _collect(root: Path, *extra: str) -> Path:
-    host = FakeHost(root / "sysroot", root / "bin", root / "home", root / "out")
-    shutil.copytree(DATA / "os" / "sysroot", host.sysroot, symlinks=True)
-    shutil.copytree(DATA / "os" / "bin", host.bin)
-    host.home.mkdir()
-    host.out.mkdir()
+    host = build_fake_host(root)
 
-    def run_pa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [pa_collect_executable(), *args], env=env, capture_output=True, text=True, timeout=120
-        )
-
-    result = collect_on(host, run_pa, *extra)
+    result = collect_on(host, run_pa_command, *extra)
     assert result.returncode == 0, result.stderr
     return only_bundle(host.out)
 

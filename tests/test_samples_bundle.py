@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +23,13 @@ from typing import Any
 
 import pytest
 from collector.plugins import db2_parse, domino_parse, informix_parse, mq_parse, websphere_parse
-from conftest import DATA, FakeHost, collect_on, only_bundle, pa_collect_executable, samples_dir
+from conftest import (
+    build_fake_host,
+    collect_on,
+    only_bundle,
+    run_pa_command,
+    samples_dir,
+)
 
 from collector.archive import write_bundle
 from collector.bundle import Bundle, open_bundle
@@ -117,21 +121,10 @@ def item(sample: Sample, source: Path) -> dict[str, Any]:
     return entry
 
 
-def run_pa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """conftest's run_pa, for a module-scoped fixture (the fixture is per test)."""
-    return subprocess.run(
-        [pa_collect_executable(), *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def real_bundle(folder: Path) -> Path:
     """A collection of the fake host, as conftest's fake_host fixture builds it."""
-    host = FakeHost(folder / "sysroot", folder / "bin", folder / "home", folder / "out")
-    shutil.copytree(DATA / "os" / "sysroot", host.sysroot, symlinks=True)
-    shutil.copytree(DATA / "os" / "bin", host.bin)
-    host.home.mkdir()
-    host.out.mkdir()
-    result = collect_on(host, run_pa)
+    host = build_fake_host(folder)
+    result = collect_on(host, run_pa_command)
     assert result.returncode == 0, result.stderr
     return only_bundle(host.out)
 

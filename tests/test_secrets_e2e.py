@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CUSTOMER, DATA, FakeHost, RunPa, extract, no_traceback, only_bundle
+from conftest import (
+    CUSTOMER,
+    DATA,
+    FakeHost,
+    RunPa,
+    extract,
+    no_traceback,
+    only_bundle,
+    run_pa_command,
+)
 
 FIXTURE = DATA / "secrets"
 TOKEN = re.compile(rb"PLNT-\d\d-\w{6}")
@@ -108,14 +117,14 @@ def extracted_bytes(folder: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory, run_pa_module: RunPa) -> dict[str, Any]:
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """product -> (manifest, every extracted byte) for one collection each; the
     bundles themselves under the key "bundle:<product>"."""
     collected: dict[str, Any] = {}
     for product, env in PRODUCTS.items():
         root = tmp_path_factory.mktemp(product)
         host = secrets_host(root)
-        result = run_pa_module(
+        result = run_pa_command(
             "--product",
             product,
             "--batch",
@@ -138,24 +147,6 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, run_pa_module: RunPa) -> d
         collected[product] = (manifest, extracted_bytes(root / "extracted"))
         collected[f"bundle:{product}"] = only_bundle(host.out)
     return collected
-
-
-@pytest.fixture(scope="module")
-def run_pa_module() -> RunPa:
-    import subprocess
-
-    from conftest import pa_collect_executable
-
-    def run(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [pa_collect_executable(), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    return run  # type: ignore[return-value]
 
 
 def products_of(bundles: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
